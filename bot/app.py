@@ -1,0 +1,200 @@
+"""Wiring: settings in, a running bridge out. No rules here, only construction and order."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+
+from bot.bridge import Bridge
+from bot.config import ConfigError, Settings
+from bot.delivery import DeliveryWorker
+from bot.handlers import messages
+from bot.jobs import JobPerformers
+from bot.scheduler import Poller, build_scheduler
+from bot.slack.api import SlackApi
+from bot.sources import SOURCES, Source
+from bot.store import Store, outbox
+from bot.store import accounts as account_store
+from bot.web import HttpServer, make_wsgi_app
+
+logger = logging.getLogger(__name__)
+
+
+def instance_id() -> str:
+    """Who holds leases: unique per process unless SOCIALBRIDGE_INSTANCE names it."""
+    return os.environ.get("SOCIALBRIDGE_INSTANCE") or (
+        f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    )
+
+
+class StoredSessions:
+    """SessionStore on the account_state table."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def load_session(self, account: str) -> str | None:
+        return account_store.get(self.store, account).session_json
+
+    def save_session(self, account: str, session_json: str) -> None:
+        account_store.save_session(self.store, account, session_json)
+
+
+def slack_client(settings: Settings) -> WebClient:
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set (put it in the environment or in .env)")
+    return WebClient(
+        token=settings.slack_bot_token.reveal(),
+        base_url=settings.slack_api_url,
+        timeout=int(settings.delivery.http_timeout_seconds),
+    )
+
+
+def build_sources(settings: Settings, store: Store) -> dict[str, Source]:
+    sessions = StoredSessions(store)
+    return {
+        account.name: SOURCES[account.network](
+            account, timeout=settings.delivery.http_timeout_seconds, sessions=sessions
+        )
+        for account in settings.accounts
+    }
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    slack: SlackApi
+    sources: Mapping[str, Source]
+    bridge: Bridge
+    worker: DeliveryWorker
+    poller: Poller
+    bolt: App
+    owner: str
+
+
+def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
+    store = store or Store(settings.database_url)
+    store.upgrade()
+    client = slack_client(settings)
+    slack = SlackApi(client)
+    channels = {a.name: slack.resolve_channel(a.channel) for a in settings.accounts}
+    sources = build_sources(settings, store)
+    owner = instance_id()
+    account_store.ensure_rows(store, [a.name for a in settings.accounts])
+    wake = threading.Event()  # replaced by the worker's wake once it exists
+    bridge = Bridge(
+        store, settings=settings, sources=sources, slack=slack, channels=channels, wake=wake.set
+    )
+    performers = JobPerformers(bridge)
+    worker = DeliveryWorker(
+        store,
+        performers.by_kind(),
+        owner=owner,
+        settings=settings.delivery,
+        gave_up=performers.gave_up,
+    )
+    bridge.wake = worker.wake
+    bolt = App(
+        client=client,
+        signing_secret=(
+            settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None
+        ),
+        token_verification_enabled=False,  # `check` does auth.test; start-up should not hang
+        process_before_response=False,
+    )
+    messages.register(bolt, bridge)
+    poller = Poller(store, bridge, sources, owner=owner)
+    return Runtime(settings, store, slack, sources, bridge, worker, poller, bolt, owner)
+
+
+def health(runtime: Runtime) -> tuple[bool, dict[str, Any]]:
+    """200 when the database answers; every account's polling state and the queue depth."""
+    try:
+        runtime.store.ping()
+    except Exception as exc:
+        return False, {"status": "error", "database": f"unreachable ({type(exc).__name__})"}
+    with runtime.store.session() as session:
+        queue = outbox.queue_depth(session)
+    states = {s.account: s for s in account_store.all_states(runtime.store)}
+    accounts = []
+    for account in runtime.settings.accounts:
+        state = states.get(account.name)
+        failures = state.consecutive_failures if state else 0
+        accounts.append(
+            {
+                "name": account.name,
+                "network": account.network,
+                "healthy": failures == 0,
+                "last_ok_at": state.last_ok_at.isoformat() if state and state.last_ok_at else None,
+                "last_error": state.last_error if state else None,
+                "consecutive_failures": failures,
+            }
+        )
+    return True, {
+        "status": "ok",
+        "database": "ok",
+        "instance": runtime.owner,
+        "queue": queue,
+        "queue_depth": sum(queue.values()),
+        "accounts": accounts,
+    }
+
+
+def run(settings: Settings, *, stop: threading.Event) -> None:
+    """`socialbridge run`: serve until `stop` is set, then stop in order."""
+    if settings.slack.mode == "http" and settings.slack_signing_secret is None:
+        raise ConfigError('SLACK_SIGNING_SECRET is not set; [slack] mode = "http" needs it')
+    if settings.slack.mode == "socket" and settings.slack_app_token is None:
+        raise ConfigError('SLACK_APP_TOKEN is not set; [slack] mode = "socket" needs it')
+    runtime = build_runtime(settings)
+    slack_wsgi = SlackRequestHandler(runtime.bolt) if settings.slack.mode == "http" else None
+    server = HttpServer(
+        make_wsgi_app(
+            slack=slack_wsgi,
+            health=lambda: health(runtime),
+            metrics=lambda: b"",
+        ),
+        host=settings.slack.http_host,
+        port=settings.slack.http_port,
+    )
+    scheduler = build_scheduler(runtime.poller, settings.accounts, wake_outbox=runtime.worker.wake)
+    runtime.worker.start()
+    scheduler.start()
+    server.start()
+    socket_mode = None
+    if settings.slack.mode == "socket":
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        assert settings.slack_app_token is not None
+        socket_mode = SocketModeHandler(runtime.bolt, settings.slack_app_token.reveal())
+        socket_mode.connect()  # type: ignore[no-untyped-call]
+    logger.info(
+        "socialbridge running: %s mode, %d accounts, http on %s:%d",
+        settings.slack.mode,
+        len(settings.accounts),
+        settings.slack.http_host,
+        server.port,
+    )
+    stop.wait()
+    logger.info("stopping: finishing jobs in flight")
+    if socket_mode is not None:
+        socket_mode.close()  # type: ignore[no-untyped-call]
+    server.stop()
+    scheduler.shutdown(wait=True)
+    runtime.worker.stop()
+    account_store.release_leases(runtime.store, owner=runtime.owner)
+    for source in runtime.sources.values():
+        source.close()
+    runtime.store.dispose()
+    logger.info("stopped")

@@ -1,0 +1,318 @@
+"""The use cases: take in posts from a network, take in replies from Slack.
+
+No Slack or HTTP here: the bridge talks to the store and to small ports. Every fact is
+stored in one transaction with the jobs it causes; the delivery worker does the talking.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from bot.config import Settings
+from bot.domain import FetchResult, Post, ReplyTarget, Visibility
+from bot.jobkinds import NOTICE, POST_INBOUND, SEND_REPLY, UPDATE_CARD, net_key, slack_key
+from bot.ports import SlackPort
+from bot.slack.mrkdwn import slack_to_plain
+from bot.sources import Source
+from bot.store import AccountState, Conversation, Message, Store, outbox, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+class ReplyOutcome(StrEnum):
+    NOT_A_CONVERSATION = "not_a_conversation"
+    INTERNAL = "internal"
+    DUPLICATE = "duplicate"
+    QUEUED = "queued"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class SlackReply:
+    """A human's message in a conversation thread, as the handler read it from the event."""
+
+    channel: str
+    thread_ts: str
+    ts: str
+    user: str
+    text: str  # Slack mrkdwn, as in the event
+
+
+class Bridge:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        settings: Settings,
+        sources: Mapping[str, Source],
+        slack: SlackPort,
+        channels: Mapping[str, str],
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.sources = sources
+        self.slack = slack
+        self.channels = channels  # account name -> Slack channel id
+        self.wake = wake
+
+    # ---- inbound ----------------------------------------------------------------------
+
+    def ingest(self, account: str, result: FetchResult) -> int:
+        """Store fetched posts and advance the cursor in one transaction; returns how many
+        were new. A post already stored (unique on account + remote id) is skipped."""
+        network = self.sources[account].network
+        new = 0
+        with self.store.session() as session:
+            for post in result.posts:
+                if self._ingest_post(session, account, network, post):
+                    new += 1
+            state = session.get(AccountState, account) or AccountState(account=account)
+            if result.cursor is not None:
+                state.cursor = result.cursor
+            state.last_poll_at = state.last_ok_at = utcnow()
+            state.last_error = None
+            state.consecutive_failures = 0
+            state.next_poll_at = None
+            session.add(state)
+        if new:
+            self.wake()
+        return new
+
+    def _ingest_post(self, session: Session, account: str, network: str, post: Post) -> bool:
+        try:
+            with session.begin_nested():
+                conversation = self._conversation_for(session, account, network, post)
+                message = Message(
+                    conversation_id=conversation.id or 0,
+                    account=account,
+                    direction="in",
+                    remote_id=post.remote_id,
+                    remote_url=post.url,
+                    in_reply_to=post.in_reply_to,
+                    slack_channel=conversation.slack_channel,
+                    author_remote_id=post.author.remote_id,
+                    author_handle=post.author.handle,
+                    author_name=post.author.display_name,
+                    author_url=post.author.url,
+                    text=post.text,
+                    visibility=post.visibility.value,
+                    created_at=post.created_at,
+                    extra_json=json.dumps(dict(post.extra)),
+                )
+                session.add(message)
+                session.flush()
+        except sa.exc.IntegrityError:
+            return False  # already stored: the unique key is the duplicate check
+        outbox.enqueue(
+            session,
+            kind=POST_INBOUND,
+            ordering_key=slack_key(conversation.id),
+            conversation_id=conversation.id,
+            message_id=message.id,
+        )
+        return True
+
+    def _conversation_for(
+        self, session: Session, account: str, network: str, post: Post
+    ) -> Conversation:
+        """The conversation a post joins (it answers one of its posts, or shares its
+        network thread), or a new one."""
+        conversation: Conversation | None = None
+        if post.in_reply_to:
+            conversation = session.exec(
+                select(Conversation)
+                .join(Message, col(Message.conversation_id) == Conversation.id)
+                .where(col(Message.account) == account, col(Message.remote_id) == post.in_reply_to)
+            ).first()
+        root = post.thread_root or post.remote_id
+        if conversation is None and post.thread_root:
+            conversation = session.exec(
+                select(Conversation).where(
+                    col(Conversation.account) == account, col(Conversation.remote_root) == root
+                )
+            ).first()
+        now = utcnow()
+        if conversation is None:
+            conversation = Conversation(
+                account=account,
+                network=network,
+                remote_root=root,
+                slack_channel=self.channels[account],
+                private=post.visibility.is_private,
+                author_handle=post.author.handle,
+                author_name=post.author.display_name,
+                opened_at=now,
+                last_inbound_at=now,
+            )
+        else:
+            conversation.last_inbound_at = now
+            conversation.private = conversation.private or post.visibility.is_private
+            if conversation.status == "closed":
+                conversation.status = "claimed" if conversation.assignee else "open"
+                conversation.reopened = True
+                conversation.closed_at = None
+                conversation.closed_by = None
+            if conversation.slack_ts is not None:
+                self.request_card_update(session, conversation)
+        session.add(conversation)
+        session.flush()
+        return conversation
+
+    def request_card_update(self, session: Session, conversation: Conversation) -> None:
+        """Queue a chat.update of the card unless one is already waiting (coalescing)."""
+        key = slack_key(conversation.id)
+        if not outbox.has_pending(session, kind=UPDATE_CARD, ordering_key=key):
+            outbox.enqueue(
+                session, kind=UPDATE_CARD, ordering_key=key, conversation_id=conversation.id
+            )
+
+    # ---- outbound ---------------------------------------------------------------------
+
+    def accept_reply(self, reply: SlackReply) -> ReplyOutcome:
+        """A human wrote in a conversation thread: queue it for the network after the undo
+        window, or tell the thread why not. Slack's redeliveries hit the unique key."""
+        if _is_internal(reply.text, self.settings.slack.internal_prefixes):
+            return ReplyOutcome.INTERNAL
+        with self.store.session() as session:
+            conversation = _conversation_by_thread(session, reply.channel, reply.thread_ts)
+            if conversation is None:
+                return ReplyOutcome.NOT_A_CONVERSATION
+        plain = slack_to_plain(reply.text, user_name=self.slack.user_name)
+        source = self.sources[conversation.account]
+        refusal: tuple[str, dict[str, object]] | None = None
+        if not plain:
+            refusal = ("reply.empty", {})
+        else:
+            with self.store.session() as session:
+                target = latest_inbound(session, conversation)
+            verdict = source.measure(source.prepare_reply(plain, to=target))
+            if not verdict.fits:
+                refusal = ("reply.too_long", {"limit": verdict.limit, "count": verdict.count})
+        with self.store.session() as session:
+            try:
+                with session.begin_nested():
+                    message = Message(
+                        conversation_id=conversation.id or 0,
+                        account=conversation.account,
+                        direction="out",
+                        slack_channel=reply.channel,
+                        slack_ts=reply.ts,
+                        slack_user=reply.user,
+                        text=plain,
+                        state="refused" if refusal else "queued",
+                    )
+                    session.add(message)
+                    session.flush()
+            except sa.exc.IntegrityError:
+                return ReplyOutcome.DUPLICATE
+            if refusal is not None:
+                key, values = refusal
+                self.notify(session, conversation, key, **values)
+            else:
+                delay = timedelta(seconds=self.settings.slack.send_delay_seconds)
+                outbox.enqueue(
+                    session,
+                    kind=SEND_REPLY,
+                    ordering_key=net_key(conversation.id),
+                    conversation_id=conversation.id,
+                    message_id=message.id,
+                    not_before=utcnow() + delay,
+                )
+        self.wake()
+        return ReplyOutcome.REFUSED if refusal else ReplyOutcome.QUEUED
+
+    def edit_reply(self, *, channel: str, ts: str, text: str) -> None:
+        """An edit inside the undo window changes what will be sent; later, the thread is
+        told that the public reply stays as it was. An edit into an internal note cancels."""
+        with self.store.session() as session:
+            message = _outbound_by_ts(session, channel, ts)
+            if message is None or message.state not in ("queued", "sent"):
+                return
+            conversation = session.get_one(Conversation, message.conversation_id)
+            if not outbox.lock_pending(session, kind=SEND_REPLY, message_id=message.id or 0):
+                self.notify(session, conversation, "reply.edit_too_late")
+                return
+            if _is_internal(text, self.settings.slack.internal_prefixes):
+                outbox.cancel_pending(session, kind=SEND_REPLY, message_id=message.id or 0)
+                message.state = "cancelled"
+            else:
+                message.text = slack_to_plain(text, user_name=self.slack.user_name)
+            session.add(message)
+
+    def delete_reply(self, *, channel: str, ts: str) -> None:
+        """Deleting the Slack message inside the undo window cancels the reply."""
+        with self.store.session() as session:
+            message = _outbound_by_ts(session, channel, ts)
+            if message is None or message.state not in ("queued", "sent"):
+                return
+            if outbox.cancel_pending(session, kind=SEND_REPLY, message_id=message.id or 0):
+                message.state = "cancelled"
+                session.add(message)
+                return
+            conversation = session.get_one(Conversation, message.conversation_id)
+            self.notify(session, conversation, "reply.delete_too_late")
+
+    def notify(
+        self, session: Session, conversation: Conversation, key: str, **values: object
+    ) -> None:
+        """Queue a sentence from the catalog for the conversation's thread."""
+        outbox.enqueue(
+            session,
+            kind=NOTICE,
+            ordering_key=slack_key(conversation.id),
+            conversation_id=conversation.id,
+            payload={"key": key, "values": values},
+        )
+
+
+def latest_inbound(session: Session, conversation: Conversation) -> ReplyTarget:
+    """What a reply answers: the customer's latest post in the conversation. A private
+    conversation is answered privately whatever the latest post's visibility."""
+    message = session.exec(
+        select(Message)
+        .where(col(Message.conversation_id) == conversation.id, col(Message.direction) == "in")
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+        .limit(1)
+    ).one()
+    visibility = Visibility(message.visibility)
+    if conversation.private:
+        visibility = Visibility.DIRECT
+    return ReplyTarget(
+        remote_id=message.remote_id or "",
+        author_handle=message.author_handle,
+        visibility=visibility,
+        thread_root=conversation.remote_root,
+        extra=json.loads(message.extra_json),
+    )
+
+
+def _is_internal(text: str, prefixes: tuple[str, ...]) -> bool:
+    stripped = text.lstrip().lower()
+    return any(stripped.startswith(prefix.lower()) for prefix in prefixes)
+
+
+def _conversation_by_thread(session: Session, channel: str, thread_ts: str) -> Conversation | None:
+    return session.exec(
+        select(Conversation).where(
+            col(Conversation.slack_channel) == channel, col(Conversation.slack_ts) == thread_ts
+        )
+    ).first()
+
+
+def _outbound_by_ts(session: Session, channel: str, ts: str) -> Message | None:
+    return session.exec(
+        select(Message).where(
+            col(Message.slack_channel) == channel,
+            col(Message.slack_ts) == ts,
+            col(Message.direction) == "out",
+        )
+    ).first()

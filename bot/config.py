@@ -1,0 +1,324 @@
+"""Settings from the TOML file and the environment, validated once at start.
+
+Every problem stops the program with one line that names the file, the key and what was
+expected (mautrix-style); secrets are only ever named in the file, never written there.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+
+DEFAULT_CONFIG_PATH = "config/socialbridge.toml"
+DEFAULT_DATABASE_URL = "sqlite:///data/socialbridge.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the person who has to fix it."""
+
+
+class Secret:
+    """A credential that never shows itself in logs, reprs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class SlackSettings:
+    mode: str = "socket"
+    http_host: str = "0.0.0.0"
+    http_port: int = 3000
+    command: str = "/social"
+    internal_prefixes: tuple[str, ...] = ("note:", ";;")
+    send_delay_seconds: float = 10.0
+    claim_reactions: tuple[str, ...] = ("eyes",)
+    close_reactions: tuple[str, ...] = ("white_check_mark",)
+    sent_reaction: str = "outbox_tray"
+    allowed_users: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    workers: int = 4
+    lease_seconds: float = 60.0
+    max_attempts: int = 12
+    http_timeout_seconds: float = 10.0
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSettings:
+    name: str
+    network: str
+    server: str
+    channel: str
+    poll_seconds: float
+    options: Mapping[str, str] = field(default_factory=dict)  # network-specific, non-secret
+    secrets: Mapping[str, Secret] = field(default_factory=dict)  # "token" -> Secret(...)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    config_path: Path
+    slack: SlackSettings
+    delivery: DeliverySettings
+    accounts: tuple[AccountSettings, ...]
+    database_url: str
+    slack_api_url: str
+    slack_bot_token: Secret | None
+    slack_app_token: Secret | None
+    slack_signing_secret: Secret | None
+    log_format: str
+
+    def account(self, name: str) -> AccountSettings:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        raise KeyError(name)
+
+
+# Per network: which keys an [[accounts]] entry may carry beyond the common ones. Keys that
+# end in "_env" name an environment variable holding a secret; the value lands in
+# AccountSettings.secrets under the name without "_env".
+@dataclass(frozen=True, slots=True)
+class NetworkKeys:
+    required: frozenset[str]
+    optional: frozenset[str] = frozenset()
+    default_server: str | None = None
+    default_poll_seconds: float = 20.0
+
+
+COMMON_ACCOUNT_KEYS = frozenset({"name", "network", "server", "channel", "poll_seconds"})
+
+_SLACK_TYPES: dict[str, type] = {
+    "mode": str,
+    "http_host": str,
+    "http_port": int,
+    "command": str,
+    "internal_prefixes": list,
+    "send_delay_seconds": float,
+    "claim_reactions": list,
+    "close_reactions": list,
+    "sent_reaction": str,
+    "allowed_users": list,
+}
+_DELIVERY_TYPES: dict[str, type] = {
+    "workers": int,
+    "lease_seconds": float,
+    "max_attempts": int,
+    "http_timeout_seconds": float,
+    "backoff_base_seconds": float,
+    "backoff_max_seconds": float,
+}
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    networks: Mapping[str, NetworkKeys] | None = None,
+    allow_missing_file: bool = False,
+) -> Settings:
+    """Read `.env`, then the TOML file named by SOCIALBRIDGE_CONFIG, and validate both."""
+    if environ is None:
+        load_dotenv(Path.cwd() / ".env", override=False)  # real environment variables win
+        environ = os.environ
+    if networks is None:
+        from bot.sources import NETWORK_KEYS
+
+        networks = NETWORK_KEYS
+    config_path = Path(path or environ.get("SOCIALBRIDGE_CONFIG") or DEFAULT_CONFIG_PATH)
+    raw: dict[str, Any] = {}
+    if config_path.exists():
+        try:
+            raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_path}: not valid TOML: {exc}") from None
+    elif not allow_missing_file:
+        raise ConfigError(
+            f"{config_path}: file not found; copy config/socialbridge.example.toml there "
+            "or set SOCIALBRIDGE_CONFIG"
+        )
+    return parse_settings(raw, config_path=config_path, environ=environ, networks=networks)
+
+
+def parse_settings(
+    raw: Mapping[str, Any],
+    *,
+    config_path: Path,
+    environ: Mapping[str, str],
+    networks: Mapping[str, NetworkKeys],
+) -> Settings:
+    where = str(config_path)
+    _reject_unknown(raw, {"slack", "delivery", "accounts"}, where, "top level")
+    slack = SlackSettings(**_section(raw.get("slack", {}), _SLACK_TYPES, where, "[slack]"))
+    if slack.mode not in ("socket", "http"):
+        raise ConfigError(f'{where}: [slack] mode must be "socket" or "http", not {slack.mode!r}')
+    if not slack.command.startswith("/"):
+        raise ConfigError(f'{where}: [slack] command must start with "/", got {slack.command!r}')
+    if slack.send_delay_seconds < 0:
+        raise ConfigError(f"{where}: [slack] send_delay_seconds must be 0 or more")
+    delivery = DeliverySettings(
+        **_section(raw.get("delivery", {}), _DELIVERY_TYPES, where, "[delivery]")
+    )
+    if delivery.workers < 1 or delivery.max_attempts < 1:
+        raise ConfigError(f"{where}: [delivery] workers and max_attempts must be at least 1")
+
+    accounts_raw = raw.get("accounts", [])
+    if not isinstance(accounts_raw, list):
+        raise ConfigError(f"{where}: accounts must be a list of [[accounts]] tables")
+    accounts = tuple(
+        _account(entry, index, where, environ, networks)
+        for index, entry in enumerate(accounts_raw, start=1)
+    )
+    names = [a.name for a in accounts]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(
+                f"{where}: [[accounts]] name {name!r} is used twice; names are unique"
+            )
+
+    def secret(var: str) -> Secret | None:
+        value = environ.get(var, "")
+        return Secret(value) if value else None
+
+    log_format = environ.get("LOG_FORMAT", "text")
+    if log_format not in ("text", "json"):
+        raise ConfigError(f'LOG_FORMAT must be "text" or "json", not {log_format!r}')
+    api_url = environ.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    return Settings(
+        config_path=config_path,
+        slack=slack,
+        delivery=delivery,
+        accounts=accounts,
+        database_url=environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+        slack_bot_token=secret("SLACK_BOT_TOKEN"),
+        slack_app_token=secret("SLACK_APP_TOKEN"),
+        slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
+        log_format=log_format,
+    )
+
+
+def _reject_unknown(
+    table: Mapping[str, Any], known: set[str] | frozenset[str], where: str, label: str
+) -> None:
+    for key in table:
+        if key not in known:
+            raise ConfigError(
+                f"{where}: {label}: unknown key {key!r} (expected one of: "
+                f"{', '.join(sorted(known))})"
+            )
+
+
+def _section(table: Any, types: Mapping[str, type], where: str, label: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: {label} must be a table")
+    _reject_unknown(table, set(types), where, label)
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        values[key] = _typed(value, types[key], where, f"{label} {key}")
+    return values
+
+
+def _typed(value: Any, expected: type, where: str, label: str) -> Any:
+    if expected is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if expected is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: {label} must be a list of strings, got {value!r}")
+        return tuple(value)
+    if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+        raise ConfigError(f"{where}: {label} must be a {expected.__name__}, got {value!r}")
+    return value
+
+
+def _account(
+    entry: Any,
+    index: int,
+    where: str,
+    environ: Mapping[str, str],
+    networks: Mapping[str, NetworkKeys],
+) -> AccountSettings:
+    label = f"[[accounts]] #{index}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: {label} must be a table")
+    for key in ("name", "network", "channel"):
+        if key not in entry:
+            raise ConfigError(f"{where}: {label}: missing required key {key!r}")
+        if not isinstance(entry[key], str) or not entry[key]:
+            raise ConfigError(f"{where}: {label} {key} must be a non-empty string")
+    label = f"[[accounts]] {entry['name']!r}"
+    network = entry["network"]
+    if network not in networks:
+        raise ConfigError(
+            f"{where}: {label}: unknown network {network!r} "
+            f"(expected one of: {', '.join(sorted(networks))})"
+        )
+    keys = networks[network]
+    _reject_unknown(entry, COMMON_ACCOUNT_KEYS | keys.required | keys.optional, where, label)
+    for key in sorted(keys.required):
+        if key not in entry:
+            raise ConfigError(f"{where}: {label}: missing required key {key!r} for {network}")
+    server = entry.get("server", keys.default_server)
+    if server is None:
+        raise ConfigError(f"{where}: {label}: missing required key 'server' for {network}")
+    if not isinstance(server, str) or not server.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: {label} server must be an http(s) URL, got {server!r}")
+    poll = _typed(
+        entry.get("poll_seconds", keys.default_poll_seconds), float, where, f"{label} poll_seconds"
+    )
+    if poll <= 0:
+        raise ConfigError(f"{where}: {label} poll_seconds must be more than 0")
+    options: dict[str, str] = {}
+    secrets: dict[str, Secret] = {}
+    for key in sorted((keys.required | keys.optional) & entry.keys()):
+        value = entry[key]
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where}: {label} {key} must be a non-empty string")
+        if key.endswith("_env"):
+            secret_value = environ.get(value, "")
+            if not secret_value:
+                if key in keys.required:
+                    raise ConfigError(
+                        f"{where}: {label} {key}: environment variable {value} is not set "
+                        "(put it in the environment or in .env)"
+                    )
+                continue
+            secrets[key.removesuffix("_env")] = Secret(secret_value)
+        else:
+            options[key] = value
+    return AccountSettings(
+        name=entry["name"],
+        network=network,
+        server=server.rstrip("/"),
+        channel=entry["channel"],
+        poll_seconds=poll,
+        options=options,
+        secrets=secrets,
+    )

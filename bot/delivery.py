@@ -1,0 +1,174 @@
+"""The outbox worker: lease a job, run its performer, record the outcome or the failure.
+
+Woken as soon as a job is written (`wake()`); otherwise it sleeps until the next job is
+due, at most `idle_seconds`, which is the safety net for jobs written by another instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.config import DeliverySettings
+from bot.domain import DeliveryError
+from bot.store import Job, Store, outbox, utcnow
+
+logger = logging.getLogger(__name__)
+
+Record = Callable[[Session], None]
+Performer = Callable[[Job], Record | None]
+GaveUp = Callable[[Session, Job, str], None]
+Observer = Callable[[Job, str, float], None]  # job, outcome ("done"|"retry"|"failed"), seconds
+
+# Kinds that must never be dropped for a passing failure: a mention that never reaches
+# Slack is lost for good. They retry (with capped backoff) until a permanent error.
+PERSISTENT_KINDS = frozenset({"post_inbound"})
+
+
+def backoff_seconds(attempts: int, *, base: float, cap: float) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random, so retries of many
+    jobs that failed together spread out (https://aws.amazon.com/blogs/architecture/
+    exponential-backoff-and-jitter/). Retries here are durable rows, not in-process loops,
+    so a retry library's sleep-and-call loop does not fit; only the delay is computed."""
+    ceiling = min(cap, base * 2.0 ** max(0, attempts - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        store: Store,
+        performers: Mapping[str, Performer],
+        *,
+        owner: str,
+        settings: DeliverySettings,
+        gave_up: GaveUp,
+        observe: Observer | None = None,
+        idle_seconds: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.performers = performers
+        self.owner = owner
+        self.settings = settings
+        self.gave_up = gave_up
+        self.observe = observe
+        self.idle_seconds = idle_seconds
+        self._condition = threading.Condition()
+        self._generation = 0
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def wake(self) -> None:
+        with self._condition:
+            self._generation += 1
+            self._condition.notify_all()
+
+    def start(self) -> None:
+        for number in range(self.settings.workers):
+            thread = threading.Thread(target=self._loop, name=f"delivery-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the jobs in flight, then hand back any lease still held."""
+        self._stopping.set()
+        self.wake()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        released = outbox.release(self.store, owner=self.owner)
+        if released:
+            logger.info("returned %d leased jobs to the queue", released)
+
+    def run_once(self) -> bool:
+        """Run one runnable job if there is one; True if it did."""
+        job = outbox.lease(self.store, owner=self.owner, lease_seconds=self.settings.lease_seconds)
+        if job is None:
+            return False
+        self._run(job)
+        return True
+
+    def drain(self, *, max_jobs: int = 10_000) -> int:
+        """Run jobs until none is runnable now (tests and the `demo` use this)."""
+        count = 0
+        while count < max_jobs and self.run_once():
+            count += 1
+        return count
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            with self._condition:
+                generation = self._generation
+            try:
+                if self.run_once():
+                    continue
+                timeout = self._sleep_seconds(outbox.next_due(self.store))
+            except Exception:
+                logger.exception("delivery loop: database error; retrying")
+                timeout = self.idle_seconds
+            with self._condition:
+                if self._generation == generation and not self._stopping.is_set():
+                    self._condition.wait(timeout)
+
+    def _sleep_seconds(self, due: datetime | None) -> float:
+        if due is None:
+            return self.idle_seconds
+        return min(self.idle_seconds, max(0.01, (due - utcnow()).total_seconds()))
+
+    def _run(self, job: Job) -> None:
+        started = time.perf_counter()
+        performer = self.performers.get(job.kind)
+        try:
+            if performer is None:
+                raise DeliveryError(f"unknown job kind {job.kind!r}", permanent=True)
+            record = performer(job)
+        except DeliveryError as exc:
+            self._failed(job, exc, started)
+            return
+        except Exception as exc:  # a bug: keep the job and the worker, record what happened
+            logger.exception("job %s (%s) crashed", job.id, job.kind)
+            self._failed(job, DeliveryError(f"internal error ({type(exc).__name__})"), started)
+            return
+        with self.store.session() as session:
+            if record is not None:
+                record(session)
+            outbox.mark_done(session, job)
+        self._observe(job, "done", started)
+
+    def _failed(self, job: Job, exc: DeliveryError, started: float) -> None:
+        persistent = job.kind in PERSISTENT_KINDS
+        if exc.permanent or (not persistent and job.attempts >= self.settings.max_attempts):
+            logger.warning("job %s (%s) failed for good: %s", job.id, job.kind, exc.reason)
+            with self.store.session() as session:
+                outbox.mark_failed(session, job, error=exc.reason)
+                self.gave_up(session, job, exc.reason)
+            self.wake()
+            self._observe(job, "failed", started)
+            return
+        delay = exc.retry_after
+        if delay is None:
+            delay = backoff_seconds(
+                job.attempts,
+                base=self.settings.backoff_base_seconds,
+                cap=self.settings.backoff_max_seconds,
+            )
+        logger.info(
+            "job %s (%s) attempt %d failed: %s; next try in %.1f s",
+            job.id,
+            job.kind,
+            job.attempts,
+            exc.reason,
+            delay,
+        )
+        outbox.retry_later(self.store, job, error=exc.reason, delay_seconds=delay)
+        self._observe(job, "retry", started)
+
+    def _observe(self, job: Job, outcome: str, started: float) -> None:
+        if self.observe is not None:
+            self.observe(job, outcome, time.perf_counter() - started)

@@ -1,0 +1,79 @@
+"""Message events: a human's thread reply becomes an outbound reply; edits and deletes
+inside the undo window change or cancel it.
+
+https://api.slack.com/events/message and its subtypes message_changed, message_deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from slack_bolt import App
+
+from bot.bridge import Bridge, SlackReply
+
+logger = logging.getLogger(__name__)
+
+# Subtypes a person's own reply can carry; everything else (joins, bots, topic changes...)
+# is not a reply.
+REPLY_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
+
+
+def register(app: App, bridge: Bridge) -> None:
+    @app.event("message")
+    def on_message(event: dict[str, Any]) -> None:
+        handle_message_event(bridge, event)
+
+
+def handle_message_event(bridge: Bridge, event: Mapping[str, Any]) -> None:
+    subtype = event.get("subtype")
+    channel = event.get("channel")
+    if not isinstance(channel, str):
+        logger.warning("message event without a channel; skipped")
+        return
+    if subtype == "message_changed":
+        message = event.get("message")
+        if isinstance(message, Mapping) and _by_human(message) and _text(message) is not None:
+            bridge.edit_reply(channel=channel, ts=str(message.get("ts")), text=_text(message) or "")
+        return
+    if subtype == "message_deleted":
+        deleted_ts = event.get("deleted_ts")
+        if isinstance(deleted_ts, str):
+            bridge.delete_reply(channel=channel, ts=deleted_ts)
+        return
+    reply = reply_from_event(event)
+    if reply is not None:
+        bridge.accept_reply(reply)
+
+
+def reply_from_event(event: Mapping[str, Any]) -> SlackReply | None:
+    """The reply a message event carries, or None when it is not a human's thread reply."""
+    if event.get("subtype") not in REPLY_SUBTYPES or not _by_human(event):
+        return None
+    channel, ts, thread_ts, user = (
+        event.get("channel"),
+        event.get("ts"),
+        event.get("thread_ts"),
+        event.get("user"),
+    )
+    text = _text(event)
+    if not all(isinstance(v, str) and v for v in (channel, ts, thread_ts, user)):
+        return None
+    if thread_ts == ts or text is None:  # a thread's parent, or no text at all
+        return None
+    return SlackReply(
+        channel=str(channel), thread_ts=str(thread_ts), ts=str(ts), user=str(user), text=text
+    )
+
+
+def _by_human(message: Mapping[str, Any]) -> bool:
+    return (
+        not message.get("bot_id") and not message.get("bot_profile") and bool(message.get("user"))
+    )
+
+
+def _text(message: Mapping[str, Any]) -> str | None:
+    text = message.get("text")
+    return text if isinstance(text, str) else None

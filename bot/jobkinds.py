@@ -1,0 +1,19 @@
+"""Names of the outbox jobs and of the ordering keys that keep them in order."""
+
+from __future__ import annotations
+
+POST_INBOUND = "post_inbound"  # a network post -> the Slack card or a thread reply
+SEND_REPLY = "send_reply"  # a Slack reply -> the network
+UPDATE_CARD = "update_card"  # chat.update of the card's status line
+NOTICE = "notice"  # a sentence from the catalog into the thread
+REACT = "react"  # mark a Slack reply as sent
+
+
+def slack_key(conversation_id: int | None) -> str:
+    """Everything a conversation posts to Slack runs in order: the card before its thread."""
+    return f"slack:{conversation_id}"
+
+
+def net_key(conversation_id: int | None) -> str:
+    """Replies of one conversation go to the network one after another, in order."""
+    return f"net:{conversation_id}"

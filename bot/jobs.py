@@ -1,0 +1,254 @@
+"""What each outbox job does: one call to Slack or a network, then a record of the outcome.
+
+A performer returns a function that the delivery worker runs in the transaction that marks
+the job done, so "the reply went out" and "the job is finished" are stored together.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.bridge import Bridge, latest_inbound
+from bot.catalog import say
+from bot.domain import DeliveryError
+from bot.jobkinds import NOTICE, POST_INBOUND, REACT, SEND_REPLY, UPDATE_CARD, slack_key
+from bot.slack.escape import escape_mrkdwn
+from bot.slack.render import (
+    PostView,
+    StatusView,
+    network_name,
+    render_card,
+    render_followup,
+    render_notice,
+)
+from bot.store import Conversation, Job, Message, outbox, utcnow
+
+logger = logging.getLogger(__name__)
+
+Record = Callable[[Session], None]
+Performer = Callable[[Job], Record | None]
+
+
+class JobPerformers:
+    """The handlers the DeliveryWorker dispatches to, by job kind."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
+        self.store = bridge.store
+        self.slack = bridge.slack
+
+    def by_kind(self) -> Mapping[str, Performer]:
+        return {
+            POST_INBOUND: self.post_inbound,
+            SEND_REPLY: self.send_reply,
+            UPDATE_CARD: self.update_card,
+            NOTICE: self.notice,
+            REACT: self.react,
+        }
+
+    # ---- network -> Slack -------------------------------------------------------------
+
+    def post_inbound(self, job: Job) -> Record | None:
+        with self.store.session() as session:
+            message = session.get_one(Message, job.message_id)
+            conversation = session.get_one(Conversation, message.conversation_id)
+        if message.slack_ts is not None:
+            return None
+        # The first message becomes the card; if the card never made it, this one does.
+        is_card = conversation.slack_ts is None
+        metadata_key = f"in:{message.account}:{message.remote_id}"
+        post = _post_view(conversation, message)
+        ts: str | None = None
+        if job.attempts > 1:  # an earlier attempt may have landed before the process died
+            ts = self.slack.find_posted(
+                channel=conversation.slack_channel,
+                thread_ts=None if is_card else conversation.slack_ts,
+                metadata_key=metadata_key,
+                oldest=(job.created_at - timedelta(minutes=5)).timestamp(),
+            )
+        if ts is None:
+            if is_card:
+                text, blocks = render_card(post, _status_view(conversation), now=utcnow())
+            else:
+                text, blocks = render_followup(post)
+            ts = self.slack.post(
+                channel=conversation.slack_channel,
+                text=text,
+                blocks=blocks,
+                thread_ts=None if is_card else conversation.slack_ts,
+                metadata_key=metadata_key,
+            )
+        posted_ts = ts
+
+        def record(session: Session) -> None:
+            stored = session.get_one(Message, message.id)
+            stored.slack_ts = posted_ts
+            stored.state = "posted"
+            session.add(stored)
+            if is_card:
+                card_of = session.get_one(Conversation, conversation.id)
+                card_of.slack_ts = posted_ts
+                session.add(card_of)
+
+        return record
+
+    def update_card(self, job: Job) -> Record | None:
+        with self.store.session() as session:
+            conversation = session.get_one(Conversation, job.conversation_id)
+            first = _first_inbound(session, conversation)
+        if conversation.slack_ts is None or first is None:
+            return None
+        text, blocks = render_card(
+            _post_view(conversation, first), _status_view(conversation), now=utcnow()
+        )
+        self.slack.update(
+            channel=conversation.slack_channel, ts=conversation.slack_ts, text=text, blocks=blocks
+        )
+        return None
+
+    def notice(self, job: Job) -> Record | None:
+        payload = json.loads(job.payload_json)
+        with self.store.session() as session:
+            conversation = session.get_one(Conversation, job.conversation_id)
+        if conversation.slack_ts is None:
+            raise DeliveryError("the conversation's card is not in Slack yet")
+        values = {"network": network_name(conversation.network), **payload.get("values", {})}
+        text, blocks = render_notice(say(payload["key"], **values))
+        self.slack.post(
+            channel=conversation.slack_channel,
+            text=text,
+            blocks=blocks,
+            thread_ts=conversation.slack_ts,
+        )
+        return None
+
+    def react(self, job: Job) -> Record | None:
+        with self.store.session() as session:
+            message = session.get_one(Message, job.message_id)
+        if message.slack_ts is not None:
+            self.slack.react(
+                channel=message.slack_channel,
+                ts=message.slack_ts,
+                name=self.bridge.settings.slack.sent_reaction,
+            )
+        return None
+
+    # ---- Slack -> network -------------------------------------------------------------
+
+    def send_reply(self, job: Job) -> Record | None:
+        with self.store.session() as session:
+            message = session.get_one(Message, job.message_id)
+            conversation = session.get_one(Conversation, message.conversation_id)
+            target = latest_inbound(session, conversation)
+        if message.state != "queued":
+            return None  # cancelled inside the undo window
+        source = self.bridge.sources[conversation.account]
+        text = source.prepare_reply(message.text, to=target)
+        verdict = source.measure(text)
+        if not verdict.fits:
+            raise DeliveryError(
+                say(
+                    "reply.too_long",
+                    network=network_name(conversation.network),
+                    limit=verdict.limit,
+                    count=verdict.count,
+                ),
+                permanent=True,
+            )
+        key = f"socialbridge-{message.slack_channel}-{message.slack_ts}"
+        sent = None
+        if job.attempts > 1:
+            sent = source.find_reply(to=target, text=text, key=key)
+        if sent is None:
+            sent = source.reply(to=target, text=text, key=key)
+        reply = sent
+
+        def record(session: Session) -> None:
+            stored = session.get_one(Message, message.id)
+            stored.remote_id = reply.remote_id
+            stored.remote_url = reply.url
+            stored.in_reply_to = target.remote_id
+            stored.visibility = target.visibility.value
+            stored.extra_json = json.dumps(dict(reply.extra))
+            stored.state = "sent"
+            stored.last_error = None
+            session.add(stored)
+            card = session.get_one(Conversation, conversation.id)
+            now = utcnow()
+            card.first_response_at = card.first_response_at or now
+            card.last_response_at = now
+            session.add(card)
+            outbox.enqueue(
+                session,
+                kind=REACT,
+                ordering_key=slack_key(card.id),
+                conversation_id=card.id,
+                message_id=stored.id,
+            )
+            self.bridge.request_card_update(session, card)
+
+        return record
+
+    # ---- when the worker gives up -----------------------------------------------------
+
+    def gave_up(self, session: Session, job: Job, reason: str) -> None:
+        """A job failed for good: a reply's failure is told in its thread (invariant 1)."""
+        if job.kind == SEND_REPLY and job.message_id is not None:
+            message = session.get_one(Message, job.message_id)
+            message.state = "failed"
+            message.last_error = reason[:500]
+            session.add(message)
+            conversation = session.get_one(Conversation, message.conversation_id)
+            self.bridge.notify(session, conversation, "reply.failed", reason=escape_mrkdwn(reason))
+        elif job.kind == POST_INBOUND and job.message_id is not None:
+            message = session.get_one(Message, job.message_id)
+            message.state = "failed"
+            message.last_error = reason[:500]
+            session.add(message)
+            logger.error(
+                "mention %s of %s could not be posted to Slack: %s",
+                message.remote_id,
+                message.account,
+                reason,
+            )
+
+
+def _first_inbound(session: Session, conversation: Conversation) -> Message | None:
+    return session.exec(
+        select(Message)
+        .where(col(Message.conversation_id) == conversation.id, col(Message.direction) == "in")
+        .order_by(col(Message.id))
+        .limit(1)
+    ).first()
+
+
+def _post_view(conversation: Conversation, message: Message) -> PostView:
+    return PostView(
+        network=conversation.network,
+        author_name=message.author_name,
+        author_handle=message.author_handle,
+        author_url=message.author_url,
+        text=message.text,
+        url=message.remote_url or "",
+        created_at=message.created_at,
+        private=conversation.private,
+    )
+
+
+def _status_view(conversation: Conversation) -> StatusView:
+    return StatusView(
+        status=conversation.status,
+        opened_at=conversation.opened_at,
+        last_inbound_at=conversation.last_inbound_at,
+        assignee=conversation.assignee,
+        first_response_at=conversation.first_response_at,
+        last_response_at=conversation.last_response_at,
+        closed_at=conversation.closed_at,
+        closed_by=conversation.closed_by,
+        reopened=conversation.reopened,
+    )

@@ -1,0 +1,112 @@
+"""APScheduler jobs: poll each account on its interval; nudge the outbox as a safety net."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.bridge import Bridge
+from bot.config import AccountSettings
+from bot.delivery import backoff_seconds
+from bot.domain import DeliveryError
+from bot.sources import Source
+from bot.store import Store, utcnow
+from bot.store import accounts as account_store
+
+logger = logging.getLogger(__name__)
+
+# A broken account (revoked token, server down) is retried ever less often, up to this.
+MAX_POLL_BACKOFF_SECONDS = 900.0
+
+
+class Poller:
+    """Polls one account at a time per instance; the poll lease keeps other instances off."""
+
+    def __init__(
+        self,
+        store: Store,
+        bridge: Bridge,
+        sources: Mapping[str, Source],
+        *,
+        owner: str,
+        on_poll: Callable[[str, int, str | None], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.bridge = bridge
+        self.sources = sources
+        self.owner = owner
+        self.on_poll = on_poll
+
+    def poll(self, account: AccountSettings) -> int:
+        """Fetch and ingest once; returns the number of new posts (0 when skipped)."""
+        if not account_store.try_lease(
+            self.store, account.name, owner=self.owner, seconds=max(60.0, 3 * account.poll_seconds)
+        ):
+            return 0
+        state = account_store.get(self.store, account.name)
+        if state.next_poll_at is not None and state.next_poll_at > utcnow():
+            return 0
+        try:
+            result = self.sources[account.name].fetch(state.cursor)
+        except DeliveryError as exc:
+            self._failed(account, state.consecutive_failures + 1, exc)
+            return 0
+        new = self.bridge.ingest(account.name, result)
+        if new:
+            logger.info("account %s: %d new posts", account.name, new)
+        if self.on_poll:
+            self.on_poll(account.name, new, None)
+        return new
+
+    def _failed(self, account: AccountSettings, failures: int, exc: DeliveryError) -> None:
+        retry_in = exc.retry_after
+        if retry_in is None:
+            retry_in = backoff_seconds(
+                failures, base=account.poll_seconds, cap=MAX_POLL_BACKOFF_SECONDS
+            )
+        count = account_store.record_failure(
+            self.store, account.name, error=exc.reason, retry_in=retry_in
+        )
+        log = logger.warning if count < 3 else logger.error
+        log(
+            "account %s: poll failed (%d in a row): %s; next try in %.0f s",
+            account.name,
+            count,
+            exc.reason,
+            retry_in,
+        )
+        if self.on_poll:
+            self.on_poll(account.name, 0, exc.reason)
+
+
+def build_scheduler(
+    poller: Poller, accounts: tuple[AccountSettings, ...], *, wake_outbox: Callable[[], None]
+) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC")
+    for account in accounts:
+        scheduler.add_job(
+            _guarded(poller.poll),
+            "interval",
+            args=[account],
+            seconds=account.poll_seconds,
+            id=f"poll:{account.name}",
+            next_run_time=utcnow(),
+            max_instances=1,
+            coalesce=True,
+        )
+    scheduler.add_job(
+        wake_outbox, "interval", seconds=5, id="outbox-tick", max_instances=1, coalesce=True
+    )
+    return scheduler
+
+
+def _guarded(poll: Callable[[AccountSettings], int]) -> Callable[[AccountSettings], None]:
+    def run(account: AccountSettings) -> None:
+        try:
+            poll(account)
+        except Exception:  # one account's bug must not stop the others' polling
+            logger.exception("account %s: poll crashed", account.name)
+
+    return run

@@ -1,0 +1,1 @@
+"""Slack: the Web API port, Block Kit rendering, escaping and mrkdwn conversion."""

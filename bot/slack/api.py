@@ -1,0 +1,252 @@
+"""The Slack Web API port: the few calls the bridge needs, with errors made uniform.
+
+slack_sdk's own retry of connection errors is switched off: after a connection error a
+chat.postMessage may or may not have landed, and only the delivery worker, which can
+reconcile through message metadata, may decide to send it again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.domain import DeliveryError, RateLimited, UnknownOutcome
+
+METADATA_EVENT_TYPE = "socialbridge_message"
+
+# https://api.slack.com/methods/chat.postMessage#errors (and the same lists for the others):
+# errors that the same request will hit again; everything else is worth a retry.
+_PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+        "msg_too_long",
+        "no_text",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "restricted_action",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "invalid_arguments",
+        "user_not_found",
+    }
+)
+
+
+class SlackApi:
+    """Wraps a WebClient; every failure comes out as a DeliveryError."""
+
+    def __init__(self, client: WebClient, *, user_cache_seconds: float = 3600.0) -> None:
+        client.retry_handlers = []
+        self.client = client
+        self._user_cache_seconds = user_cache_seconds
+        self._users: dict[str, tuple[float, str]] = {}
+        self._users_lock = threading.Lock()
+
+    def post(
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: Sequence[Mapping[str, Any]] | None = None,
+        thread_ts: str | None = None,
+        metadata_key: str | None = None,
+    ) -> str:
+        """Post a message and return its ts; `metadata_key` lets a retry find it again."""
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if blocks is not None:
+            kwargs["blocks"] = list(blocks)
+        if thread_ts is not None:
+            kwargs["thread_ts"] = thread_ts
+        if metadata_key is not None:
+            kwargs["metadata"] = {
+                "event_type": METADATA_EVENT_TYPE,
+                "event_payload": {"key": metadata_key},
+            }
+        response = self._call("chat.postMessage", kwargs, may_have_happened=True)
+        return str(response["ts"])
+
+    def find_posted(
+        self, *, channel: str, thread_ts: str | None, metadata_key: str, oldest: float
+    ) -> str | None:
+        """The ts of a message we posted earlier with this metadata key, if Slack has it.
+
+        https://api.slack.com/metadata/using: metadata comes back only with
+        include_all_metadata.
+        """
+        kwargs: dict[str, Any] = {"channel": channel, "include_all_metadata": True, "limit": 200}
+        if thread_ts is None:
+            method = "conversations.history"
+            kwargs["oldest"] = f"{max(0.0, oldest):.6f}"
+        else:
+            method = "conversations.replies"
+            kwargs["ts"] = thread_ts
+        cursor: str | None = None
+        while True:
+            if cursor:
+                kwargs["cursor"] = cursor
+            response = self._call(method, kwargs)
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (
+                    metadata.get("event_type") == METADATA_EVENT_TYPE
+                    and payload.get("key") == metadata_key
+                ):
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+
+    def update(
+        self, *, channel: str, ts: str, text: str, blocks: Sequence[Mapping[str, Any]]
+    ) -> None:
+        self._call(
+            "chat.update", {"channel": channel, "ts": ts, "text": text, "blocks": list(blocks)}
+        )
+
+    def react(self, *, channel: str, ts: str, name: str) -> None:
+        try:
+            self._call("reactions.add", {"channel": channel, "timestamp": ts, "name": name})
+        except DeliveryError as exc:
+            if exc.reason != "already_reacted":
+                raise
+
+    def post_ephemeral(
+        self,
+        *,
+        channel: str,
+        user: str,
+        text: str,
+        blocks: Sequence[Mapping[str, Any]] | None = None,
+        thread_ts: str | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+        if blocks is not None:
+            kwargs["blocks"] = list(blocks)
+        if thread_ts is not None:
+            kwargs["thread_ts"] = thread_ts
+        self._call("chat.postEphemeral", kwargs)
+
+    def user_name(self, user_id: str) -> str:
+        """A person's display name (users.info), cached for a bounded time; the id on error."""
+        now = time.monotonic()
+        with self._users_lock:
+            cached = self._users.get(user_id)
+            if cached and now - cached[0] < self._user_cache_seconds:
+                return cached[1]
+        try:
+            user = self._call("users.info", {"user": user_id}).get("user") or {}
+        except DeliveryError:
+            return user_id
+        profile = user.get("profile") or {}
+        name = str(
+            profile.get("display_name")
+            or profile.get("real_name")
+            or user.get("real_name")
+            or user.get("name")
+            or user_id
+        )
+        with self._users_lock:
+            if len(self._users) > 10_000:  # bound the cache; a workspace rarely has more
+                self._users.clear()
+            self._users[user_id] = (now, name)
+        return name
+
+    def auth_test(self) -> Mapping[str, Any]:
+        return self._call("auth.test", {})
+
+    def channel_members(self, channel: str) -> set[str]:
+        members: set[str] = set()
+        cursor: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"channel": channel, "limit": 1000}
+            if cursor:
+                kwargs["cursor"] = cursor
+            response = self._call("conversations.members", kwargs)
+            members.update(str(m) for m in response.get("members") or [])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return members
+
+    def resolve_channel(self, channel: str) -> str:
+        """A channel id as given, or the id of "#name" (looked up once, at start)."""
+        if not channel.startswith("#"):
+            return channel
+        name = channel[1:]
+        cursor: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "types": "public_channel,private_channel",
+                "exclude_archived": True,
+                "limit": 1000,
+            }
+            if cursor:
+                kwargs["cursor"] = cursor
+            response = self._call("conversations.list", kwargs)
+            for found in response.get("channels") or []:
+                if found.get("name") == name:
+                    return str(found["id"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                raise DeliveryError(f"channel {channel} not found", permanent=True)
+
+    def _call(
+        self, method: str, kwargs: Mapping[str, Any], *, may_have_happened: bool = False
+    ) -> Mapping[str, Any]:
+        try:
+            if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+                response = self.client.api_call(method, json=dict(kwargs))
+            else:
+                response = self.client.api_call(method, params=dict(kwargs))
+        except SlackApiError as exc:
+            raise _translate(method, exc) from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = f"Slack {method}: no answer ({type(exc).__name__})"
+            if may_have_happened:
+                raise UnknownOutcome(reason) from None
+            raise DeliveryError(reason) from None
+        return response.data if isinstance(response.data, dict) else {}
+
+
+def _translate(method: str, exc: SlackApiError) -> DeliveryError:
+    status = exc.response.status_code
+    error = str(exc.response.get("error") or f"HTTP {status}")
+    if status == 429 or error == "ratelimited":
+        retry_after = _retry_after(exc.response.headers)
+        return RateLimited(f"Slack {method}: rate limited", retry_after=retry_after)
+    if status >= 500:
+        return DeliveryError(f"Slack {method}: server error {status}")
+    return DeliveryError(error, permanent=error in _PERMANENT_ERRORS)
+
+
+def _retry_after(headers: Mapping[str, Any]) -> float:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(0.0, float(raw))
+            except ValueError:
+                break
+    return 1.0

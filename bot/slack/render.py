@@ -1,0 +1,145 @@
+"""Block Kit for the conversation card and thread follow-ups.
+
+Everything that came from the internet passes through escape_mrkdwn or slack_link before
+it is placed in mrkdwn, so `<!channel>` in a post stays text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.catalog import duration, say
+from bot.slack.escape import escape_mrkdwn, escape_plain_text, slack_link, truncate_for_block
+
+NETWORK_NAMES = {"mastodon": "Mastodon", "bluesky": "Bluesky", "x": "X"}
+SECTION_LIMIT = 3000  # https://api.slack.com/reference/block-kit/blocks#section
+NOTIFICATION_LIMIT = 150
+
+Blocks = list[dict[str, Any]]
+
+
+def network_name(network: str) -> str:
+    return NETWORK_NAMES.get(network, network.capitalize())
+
+
+@dataclass(frozen=True, slots=True)
+class PostView:
+    """One inbound post as Slack shows it."""
+
+    network: str
+    author_name: str
+    author_handle: str
+    author_url: str
+    text: str
+    url: str
+    created_at: datetime
+    private: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    status: str  # open | claimed | closed
+    opened_at: datetime
+    last_inbound_at: datetime
+    assignee: str | None
+    first_response_at: datetime | None
+    last_response_at: datetime | None
+    closed_at: datetime | None
+    closed_by: str | None
+    reopened: bool
+
+
+def status_line(status: StatusView, *, now: datetime) -> str:
+    if status.status == "closed" and status.closed_at is not None:
+        return say(
+            "status.closed",
+            user=status.closed_by or "someone",
+            duration=duration((status.closed_at - status.opened_at).total_seconds()),
+        )
+    answered = status.last_response_at is not None and (
+        status.last_response_at >= status.last_inbound_at
+    )
+    if answered and status.first_response_at is not None:
+        first = duration((status.first_response_at - status.opened_at).total_seconds())
+        if status.assignee:
+            return say("status.answered_claimed", first_response=first, user=status.assignee)
+        return say("status.answered", first_response=first)
+    waiting_since = status.last_inbound_at if status.last_response_at else status.opened_at
+    age = duration((now - waiting_since).total_seconds())
+    if status.assignee:
+        return say("status.claimed", user=status.assignee, age=age)
+    if status.reopened:
+        return say("status.reopened", age=age)
+    return say("status.open", age=age)
+
+
+def render_card(post: PostView, status: StatusView, *, now: datetime) -> tuple[str, Blocks]:
+    """The parent message of a conversation: who, what, when, where, and how it stands."""
+    name = escape_mrkdwn(post.author_name or post.author_handle)
+    handle = "@" + post.author_handle
+    author = slack_link(post.author_url, handle) if post.author_url else escape_mrkdwn(handle)
+    blocks: Blocks = [
+        _context(
+            say("card.from", name=f"*{name}*", handle=author, network=network_name(post.network))
+        ),
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": _body(post.text)},
+        },
+        _context(
+            _when(post.created_at)
+            + "  ·  "
+            + slack_link(post.url, say("card.open_on", network=network_name(post.network)))
+        ),
+    ]
+    if post.private:
+        blocks.insert(0, _context(say("card.private", handle=escape_mrkdwn(handle))))
+    blocks.append(_context(status_line(status, now=now), block_id="status"))
+    text = say(
+        "card.notification",
+        network=network_name(post.network),
+        name=name,
+        text=truncate_for_block(escape_mrkdwn(post.text), NOTIFICATION_LIMIT),
+    )
+    return text, blocks
+
+
+def render_followup(post: PostView) -> tuple[str, Blocks]:
+    """A later post of the customer, as a reply in the conversation's thread."""
+    name = escape_mrkdwn(post.author_name or post.author_handle)
+    handle = "@" + post.author_handle
+    author = slack_link(post.author_url, handle) if post.author_url else escape_mrkdwn(handle)
+    blocks: Blocks = [
+        _context(
+            f"*{name}* {author}  ·  {_when(post.created_at)}  ·  "
+            + slack_link(post.url, say("card.open_on", network=network_name(post.network)))
+        ),
+        {"type": "section", "text": {"type": "mrkdwn", "text": _body(post.text)}},
+    ]
+    text = f"{name}: {truncate_for_block(escape_mrkdwn(post.text), NOTIFICATION_LIMIT)}"
+    return text, blocks
+
+
+def render_notice(text: str) -> tuple[str, Blocks]:
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def _body(text: str) -> str:
+    # An empty section text is an invalid_blocks error; a post with only an image has none.
+    return truncate_for_block(escape_mrkdwn(text), SECTION_LIMIT) or " "
+
+
+def _when(moment: datetime) -> str:
+    # https://api.slack.com/reference/surfaces/formatting#date-formatting: each reader sees
+    # it in their own time zone; the fallback is UTC.
+    fallback = escape_plain_text(moment.strftime("%Y-%m-%d %H:%M UTC"))
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _context(text: str, *, block_id: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+    if block_id:
+        block["block_id"] = block_id
+    return block

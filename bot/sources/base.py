@@ -1,0 +1,60 @@
+"""What every network module provides: the Source protocol.
+
+A network is one module in this package plus one line in `bot.sources.SOURCES`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Protocol
+
+from bot.config import AccountSettings, NetworkKeys
+from bot.domain import FetchResult, LengthVerdict, ReplyTarget, SentReply
+
+
+class SessionStore(Protocol):
+    """Where a source keeps a login that must survive restarts (tokens, refresh tokens)."""
+
+    def load_session(self, account: str) -> str | None: ...
+
+    def save_session(self, account: str, session_json: str) -> None: ...
+
+
+class Source(Protocol):
+    """One configured account on one network."""
+
+    network: ClassVar[str]
+    keys: ClassVar[NetworkKeys]
+
+    def fetch(self, cursor: str | None) -> FetchResult:
+        """Posts newer than `cursor`, oldest first. With no cursor: none, and a cursor at now."""
+        ...
+
+    def prepare_reply(self, text: str, *, to: ReplyTarget) -> str:
+        """The text as it will be published (e.g. with the @mention the network needs)."""
+        ...
+
+    def measure(self, text: str) -> LengthVerdict:
+        """Length of a prepared reply by the network's own rule, and the limit."""
+        ...
+
+    def reply(self, *, to: ReplyTarget, text: str, key: str) -> SentReply:
+        """Publish a prepared reply; `key` is stable across retries of the same reply."""
+        ...
+
+    def find_reply(self, *, to: ReplyTarget, text: str, key: str) -> SentReply | None:
+        """After an unknown outcome: the reply if it was published after all."""
+        ...
+
+    def verify(self) -> str:
+        """Check the credentials; returns who we are on the network."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SourceFactory(Protocol):
+    """A Source class: builds the source of one configured account."""
+
+    def __call__(
+        self, account: AccountSettings, *, timeout: float, sessions: SessionStore
+    ) -> Source: ...

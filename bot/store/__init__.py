@@ -1,0 +1,6 @@
+"""Persistence: tables, the outbox queries, migrations."""
+
+from bot.store.db import Store
+from bot.store.models import AccountState, Conversation, Job, Message, utcnow
+
+__all__ = ["AccountState", "Conversation", "Job", "Message", "Store", "utcnow"]

@@ -1,0 +1,126 @@
+"""The tables. Unique keys do the duplicate checks: a violation means "already handled"."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Aware UTC: SQLModel's datetime columns refuse naive values and return UTC."""
+    return datetime.now(UTC)
+
+
+class AccountState(SQLModel, table=True):
+    """Per configured account: where polling resumes, how it went, who polls it."""
+
+    __tablename__ = "account_state"
+
+    account: str = Field(primary_key=True, max_length=100)
+    cursor: str | None = Field(default=None, max_length=200)
+    last_poll_at: datetime | None = None
+    last_ok_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    consecutive_failures: int = 0
+    next_poll_at: datetime | None = None
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = None
+    # A network session that must survive restarts (Bluesky tokens, X refresh tokens), JSON.
+    session_json: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+
+
+class Conversation(SQLModel, table=True):
+    """One remote thread on one account, mirrored as one Slack thread."""
+
+    __tablename__ = "conversation"
+    __table_args__ = (
+        sa.UniqueConstraint("account", "remote_root", name="uq_conversation_remote"),
+        sa.UniqueConstraint("slack_channel", "slack_ts", name="uq_conversation_slack"),
+        sa.Index("ix_conversation_opened", "opened_at"),
+        sa.Index("ix_conversation_status", "status", "opened_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=100)
+    network: str = Field(max_length=30)
+    remote_root: str = Field(max_length=300)
+    slack_channel: str = Field(max_length=50)
+    slack_ts: str | None = Field(default=None, max_length=50)
+    status: str = Field(default="open", max_length=20)  # open | claimed | closed
+    private: bool = False
+    author_handle: str = Field(default="", max_length=300)
+    author_name: str = Field(default="", max_length=300)
+    assignee: str | None = Field(default=None, max_length=50)
+    opened_at: datetime = Field(default_factory=utcnow)
+    last_inbound_at: datetime = Field(default_factory=utcnow)
+    first_response_at: datetime | None = None
+    last_response_at: datetime | None = None
+    claimed_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = Field(default=None, max_length=50)
+    reopened: bool = False
+
+
+class Message(SQLModel, table=True):
+    """Every post of a conversation: inbound from the network, outbound from Slack."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        sa.UniqueConstraint("account", "remote_id", name="uq_message_remote"),
+        sa.UniqueConstraint("slack_channel", "slack_ts", name="uq_message_slack"),
+        sa.Index("ix_message_conversation", "conversation_id", "id"),
+        sa.Index("ix_message_created", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    account: str = Field(max_length=100)
+    direction: str = Field(max_length=3)  # in | out
+    remote_id: str | None = Field(default=None, max_length=300)
+    remote_url: str | None = Field(default=None, max_length=1000)
+    in_reply_to: str | None = Field(default=None, max_length=300)
+    slack_channel: str = Field(max_length=50)
+    slack_ts: str | None = Field(default=None, max_length=50)
+    slack_user: str | None = Field(default=None, max_length=50)  # who wrote it, for outbound
+    author_remote_id: str = Field(default="", max_length=300)
+    author_handle: str = Field(default="", max_length=300)
+    author_name: str = Field(default="", max_length=300)
+    author_url: str = Field(default="", max_length=1000)
+    text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    visibility: str = Field(default="public", max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+    # inbound: pending -> posted; outbound: queued -> sent | failed | cancelled | refused
+    state: str = Field(default="pending", max_length=20)
+    last_error: str | None = Field(default=None, max_length=500)
+    extra_json: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+
+
+class Job(SQLModel, table=True):
+    """Outbox: work that talks to the outside world, written with the fact that caused it.
+
+    Jobs with the same `ordering_key` run one at a time in id order, so a conversation's
+    messages reach Slack (and the network) in the order they happened.
+    """
+
+    __tablename__ = "job"
+    __table_args__ = (
+        sa.Index("ix_job_ready", "state", "not_before"),
+        sa.Index("ix_job_ordering", "ordering_key", "state", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    ordering_key: str = Field(max_length=100)
+    conversation_id: int | None = None
+    message_id: int | None = None
+    payload_json: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+    state: str = Field(default="pending", max_length=20)  # pending|leased|done|failed|cancelled
+    attempts: int = 0
+    not_before: datetime = Field(default_factory=utcnow)
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
