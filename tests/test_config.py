@@ -1,0 +1,112 @@
+"""Configuration: the DESIGN.md format parses; every mistake names the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+GOOD = """
+[slack]
+mode = "http"
+http_port = 3100
+send_delay_seconds = 0
+
+[[accounts]]
+name = "acme-mastodon"
+network = "mastodon"
+server = "https://mastodon.example"
+token_env = "ACME_MASTODON_TOKEN"
+channel = "C0123456789"
+poll_seconds = 20
+"""
+
+ENV = {"ACME_MASTODON_TOKEN": "secret-token-value", "SLACK_BOT_TOKEN": "xoxb-1"}
+
+
+def _load(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> object:
+    path = tmp_path / "socialbridge.toml"
+    path.write_text(text)
+    return load_settings(path, environ=ENV if env is None else env)
+
+
+def _error(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, text, env)
+    return str(caught.value)
+
+
+def test_the_example_config_file_parses_with_its_secrets_set() -> None:
+    settings = load_settings(
+        Path("config/socialbridge.example.toml"), environ={"ACME_MASTODON_TOKEN": "t"}
+    )
+    assert settings.accounts[0].name == "acme-mastodon"
+    assert settings.slack.claim_reactions == ("eyes",)
+
+
+def test_a_valid_file_gives_typed_settings_and_hides_the_token(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path / "x.toml", environ=ENV, allow_missing_file=True)
+    assert settings.accounts == ()
+    path = tmp_path / "socialbridge.toml"
+    path.write_text(GOOD)
+    settings = load_settings(path, environ=ENV)
+    account = settings.accounts[0]
+    assert settings.slack.http_port == 3100 and settings.slack.send_delay_seconds == 0.0
+    assert account.secrets["token"].reveal() == "secret-token-value"
+    assert "secret-token-value" not in repr(settings)
+
+
+def test_an_unknown_key_names_the_file_the_table_and_the_key(tmp_path: Path) -> None:
+    message = _error(tmp_path, GOOD.replace("http_port = 3100", "http_prot = 3100"))
+    assert "socialbridge.toml" in message and "[slack]" in message and "'http_prot'" in message
+
+
+def test_a_missing_required_key_is_named(tmp_path: Path) -> None:
+    message = _error(tmp_path, GOOD.replace('token_env = "ACME_MASTODON_TOKEN"\n', ""))
+    assert "'acme-mastodon'" in message and "missing required key 'token_env'" in message
+
+
+def test_an_unknown_network_lists_the_known_ones(tmp_path: Path) -> None:
+    message = _error(tmp_path, GOOD.replace('network = "mastodon"', 'network = "myspace"'))
+    assert "unknown network 'myspace'" in message and "mastodon" in message
+
+
+def test_a_missing_environment_variable_is_named(tmp_path: Path) -> None:
+    message = _error(tmp_path, GOOD, env={})
+    assert "token_env" in message and "ACME_MASTODON_TOKEN is not set" in message
+
+
+def test_a_wrong_type_says_what_was_expected(tmp_path: Path) -> None:
+    message = _error(tmp_path, GOOD.replace("http_port = 3100", 'http_port = "3100"'))
+    assert "[slack] http_port must be a int" in message
+
+
+def test_invalid_toml_is_reported_with_the_file(tmp_path: Path) -> None:
+    message = _error(tmp_path, GOOD + "\n[[accounts]\n")
+    assert "socialbridge.toml: not valid TOML" in message
+
+
+def test_a_missing_config_file_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="copy config/socialbridge.example.toml"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_account_names_must_be_unique(tmp_path: Path) -> None:
+    account = GOOD[GOOD.index("[[accounts]]") :]
+    message = _error(tmp_path, GOOD + account)
+    assert "'acme-mastodon' is used twice" in message
+
+
+def test_real_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=from-dotenv\nLOG_FORMAT=json\n")
+    (tmp_path / "c.toml").write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "from-environment")
+    monkeypatch.setenv("LOG_FORMAT", "placeholder")  # so the teardown removes what .env sets
+    monkeypatch.delenv("LOG_FORMAT")
+    settings = load_settings(tmp_path / "c.toml")
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.reveal() == "from-environment"
+    assert settings.log_format == "json"
