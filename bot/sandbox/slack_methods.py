@@ -1,0 +1,444 @@
+"""The Web API methods FakeSlack answers, each `(fake, request) -> result fields`.
+
+A method raises SlackError for `{"ok": false, "error": ...}`; FakeSlack adds `"ok": true`
+to what it returns. Argument names, defaults and error codes follow
+https://api.slack.com/methods/<method>.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bot.sandbox.http import Request
+from bot.sandbox.slack_state import (
+    Channel,
+    Message,
+    SlackError,
+    decode_cursor,
+    encode_cursor,
+    truthy,
+    ts_key,
+)
+
+if TYPE_CHECKING:
+    from bot.sandbox.slack_api import FakeSlack
+
+Json = dict[str, Any]
+Method = Callable[["FakeSlack", Request], Json]
+
+MAX_TEXT = 40_000  # chat.postMessage: "no more than 40,000 characters"
+MAX_BLOCKS = 50
+
+
+def auth_test(fake: FakeSlack, req: Request) -> Json:
+    return {
+        "url": f"https://{fake.team_domain}.slack.test/",
+        "team": fake.team_name,
+        "user": fake.bot_name,
+        "team_id": fake.team_id,
+        "user_id": fake.bot_user_id,
+        "bot_id": fake.bot_id,
+        "is_enterprise_install": False,
+    }
+
+
+def team_info(fake: FakeSlack, req: Request) -> Json:
+    return {
+        "team": {
+            "id": fake.team_id,
+            "name": fake.team_name,
+            "domain": fake.team_domain,
+            "email_domain": "",
+            "icon": {"image_default": True},
+            "url": f"https://{fake.team_domain}.slack.test/",
+            "is_verified": False,
+        }
+    }
+
+
+def chat_post_message(fake: FakeSlack, req: Request) -> Json:
+    ch = _postable(fake, req.get("channel"))
+    text = str(req.get("text") or "")
+    blocks = _blocks(req.get("blocks"))
+    if not text and not blocks and not req.get("attachments"):
+        raise SlackError("no_text")
+    if len(text) > MAX_TEXT:
+        raise SlackError("msg_too_long")
+    metadata = _metadata(req.get("metadata"))
+    fake.throttle(ch.id)
+    msg = fake.store(
+        ch,
+        text=text,
+        user=fake.bot_user_id,
+        bot_id=fake.bot_id,
+        app_id=fake.app_id,
+        blocks=blocks,
+        thread_ts=str(req.get("thread_ts") or "") or None,
+        metadata=metadata,
+        broadcast=truthy(req.get("reply_broadcast")),
+    )
+    return {"channel": ch.id, "ts": msg.ts, "message": fake.render(msg, metadata=True)}
+
+
+def chat_update(fake: FakeSlack, req: Request) -> Json:
+    ch = fake.find_channel(req.get("channel"))
+    msg = _own_message(fake, ch, req.get("ts"), "cant_update_message")
+    text, blocks = req.get("text"), _blocks(req.get("blocks"))
+    if text is None and blocks is None and not req.get("attachments"):
+        raise SlackError("no_text")
+    if text is not None:
+        if len(str(text)) > MAX_TEXT:
+            raise SlackError("msg_too_long")
+        msg.text = str(text)
+    if blocks is not None:
+        msg.blocks = blocks
+    metadata = _metadata(req.get("metadata"))
+    if metadata is not None:
+        msg.metadata = metadata
+    msg.edited = {"user": fake.bot_user_id, "ts": fake.next_ts()}
+    rendered = fake.render(msg, metadata=False)
+    return {"channel": ch.id, "ts": msg.ts, "text": msg.text, "message": rendered}
+
+
+def chat_delete(fake: FakeSlack, req: Request) -> Json:
+    ch = fake.find_channel(req.get("channel"))
+    msg = _own_message(fake, ch, req.get("ts"), "cant_delete_message")
+    fake.delete(ch, msg)
+    return {"channel": ch.id, "ts": msg.ts}
+
+
+def chat_post_ephemeral(fake: FakeSlack, req: Request) -> Json:
+    ch = _postable(fake, req.get("channel"))
+    user = str(req.get("user") or "")
+    if user not in fake.users:
+        raise SlackError("user_not_found")
+    if user not in ch.members:
+        raise SlackError("user_not_in_channel")
+    text, blocks = str(req.get("text") or ""), _blocks(req.get("blocks"))
+    if not text and not blocks and not req.get("attachments"):
+        raise SlackError("no_text")
+    ts = fake.next_ts()
+    thread_ts = req.get("thread_ts")
+    fake.record_ephemeral(
+        {
+            "channel": ch.id,
+            "user": user,
+            "text": text,
+            "blocks": blocks,
+            "thread_ts": str(thread_ts) if thread_ts else None,
+            "message_ts": ts,
+        }
+    )
+    return {"message_ts": ts}
+
+
+def chat_get_permalink(fake: FakeSlack, req: Request) -> Json:
+    ch = fake.find_channel(req.get("channel"))
+    msg = ch.messages.get(str(req.get("message_ts") or ""))
+    if msg is None:
+        raise SlackError("message_not_found")
+    return {"channel": ch.id, "permalink": fake.permalink(ch, msg)}
+
+
+def reactions_add(fake: FakeSlack, req: Request) -> Json:
+    msg = _reaction_target(fake, req)
+    name = _reaction_name(req)
+    users = msg.reactions.setdefault(name, [])
+    if fake.bot_user_id in users:
+        raise SlackError("already_reacted")
+    users.append(fake.bot_user_id)
+    return {}
+
+
+def reactions_remove(fake: FakeSlack, req: Request) -> Json:
+    msg = _reaction_target(fake, req)
+    name = _reaction_name(req)
+    users = msg.reactions.get(name, [])
+    if fake.bot_user_id not in users:
+        raise SlackError("no_reaction")
+    users.remove(fake.bot_user_id)
+    if not users:
+        del msg.reactions[name]
+    return {}
+
+
+def reactions_get(fake: FakeSlack, req: Request) -> Json:
+    msg = _reaction_target(fake, req)
+    rendered = fake.render(msg, metadata=False)
+    rendered.setdefault("permalink", fake.permalink(fake.channels[msg.channel], msg))
+    return {"type": "message", "channel": msg.channel, "message": rendered}
+
+
+def users_info(fake: FakeSlack, req: Request) -> Json:
+    user = fake.users.get(str(req.get("user") or ""))
+    if user is None:
+        raise SlackError("user_not_found")
+    return {"user": user.to_json(fake.team_id)}
+
+
+def conversations_info(fake: FakeSlack, req: Request) -> Json:
+    ch = _visible(fake, req.get("channel"))
+    return {"channel": ch.to_json(num_members=truthy(req.get("include_num_members")))}
+
+
+def conversations_join(fake: FakeSlack, req: Request) -> Json:
+    ch = _visible(fake, req.get("channel"))
+    if ch.is_archived:
+        raise SlackError("is_archived")
+    result: Json = {}
+    if ch.is_member:
+        result["warning"] = "already_in_channel"
+        result["response_metadata"] = {"warnings": ["already_in_channel"]}
+    fake.add_member(ch.id, fake.bot_user_id)
+    result["channel"] = ch.to_json()
+    return result
+
+
+def conversations_members(fake: FakeSlack, req: Request) -> Json:
+    ch = _visible(fake, req.get("channel"))
+    members, cursor = _offset_page(ch.members, req, default=100, maximum=1000)
+    return {"members": members, "response_metadata": {"next_cursor": cursor}}
+
+
+def conversations_list(fake: FakeSlack, req: Request) -> Json:
+    types = set(str(req.get("types") or "public_channel").replace(" ", "").split(","))
+    exclude_archived = truthy(req.get("exclude_archived"))
+    found = []
+    for ch in fake.channels.values():
+        kind = "im" if ch.is_im else ("private_channel" if ch.is_private else "public_channel")
+        if kind not in types or (exclude_archived and ch.is_archived):
+            continue
+        if kind != "public_channel" and not ch.is_member:
+            continue  # a bot sees only the private conversations it is in
+        found.append(ch.to_json())
+    channels, cursor = _offset_page(found, req, default=100, maximum=1000)
+    return {"channels": channels, "response_metadata": {"next_cursor": cursor}}
+
+
+def conversations_history(fake: FakeSlack, req: Request) -> Json:
+    """Top-level messages and thread parents (and broadcasts), newest first; message
+    metadata only with include_all_metadata (https://api.slack.com/metadata/using)."""
+    ch = _readable(fake, req.get("channel"))
+    limit = _limit(req.get("limit"), default=100, maximum=999)
+    in_window = _window(req)
+    start = _cursor_ts(req)
+    newest_first = [ch.messages[ts] for ts in reversed(ch.timeline)]
+    chosen = [m for m in newest_first if in_window(m) and (start is None or ts_key(m.ts) <= start)]
+    page, rest = chosen[:limit], chosen[limit:]
+    include = truthy(req.get("include_all_metadata"))
+    result: Json = {
+        "messages": [fake.render(m, metadata=include) for m in page],
+        "has_more": bool(rest),
+        "pin_count": 0,
+        "channel_actions_ts": None,
+        "channel_actions_count": 0,
+    }
+    if rest:
+        result["response_metadata"] = {"next_cursor": encode_cursor("next_ts", rest[0].ts)}
+    return result
+
+
+def conversations_replies(fake: FakeSlack, req: Request) -> Json:
+    """The parent first, then its replies oldest first; like Slack, every page of a
+    paginated thread starts with the parent again."""
+    ch = _readable(fake, req.get("channel"))
+    ts = str(req.get("ts") or "")
+    if not ts:
+        raise SlackError("invalid_arguments", "[ERROR] missing required field: ts")
+    parent = ch.messages.get(ts)
+    if parent is None:
+        raise SlackError("thread_not_found")
+    limit = _limit(req.get("limit"), default=1000, maximum=1000)
+    in_window = _window(req)
+    start = _cursor_ts(req)
+    replies = [ch.messages[r] for r in parent.replies]
+    chosen = [m for m in replies if in_window(m) and (start is None or ts_key(m.ts) >= start)]
+    page, rest = chosen[:limit], chosen[limit:]
+    include = truthy(req.get("include_all_metadata"))
+    result: Json = {
+        "messages": [fake.render(m, metadata=include) for m in [parent, *page]],
+        "has_more": bool(rest),
+    }
+    if rest:
+        result["response_metadata"] = {"next_cursor": encode_cursor("next_ts", rest[0].ts)}
+    return result
+
+
+def views_publish(fake: FakeSlack, req: Request) -> Json:
+    user = str(req.get("user_id") or "")
+    if user not in fake.users:
+        raise SlackError("user_not_found")
+    view = req.get("view")
+    if isinstance(view, str):
+        try:
+            view = json.loads(view)
+        except ValueError:
+            raise SlackError("invalid_arguments", "[ERROR] view: invalid JSON") from None
+    if not isinstance(view, dict) or view.get("type") != "home":
+        raise SlackError("invalid_arguments", "[ERROR] view.type must be home")
+    stored: Json = {
+        "id": f"V0SB{len(fake.users):03d}{user}",
+        "team_id": fake.team_id,
+        "type": "home",
+        "blocks": view.get("blocks", []),
+        "private_metadata": view.get("private_metadata", ""),
+        "callback_id": view.get("callback_id", ""),
+        "state": {"values": {}},
+        "hash": f"{fake.next_ts()}.sandbox",
+        "app_id": fake.app_id,
+        "bot_id": fake.bot_id,
+    }
+    fake.record_view(user, stored)
+    return {"view": stored}
+
+
+METHODS: dict[str, Method] = {
+    "auth.test": auth_test,
+    "team.info": team_info,
+    "chat.postMessage": chat_post_message,
+    "chat.update": chat_update,
+    "chat.delete": chat_delete,
+    "chat.postEphemeral": chat_post_ephemeral,
+    "chat.getPermalink": chat_get_permalink,
+    "reactions.add": reactions_add,
+    "reactions.remove": reactions_remove,
+    "reactions.get": reactions_get,
+    "users.info": users_info,
+    "conversations.info": conversations_info,
+    "conversations.join": conversations_join,
+    "conversations.members": conversations_members,
+    "conversations.list": conversations_list,
+    "conversations.history": conversations_history,
+    "conversations.replies": conversations_replies,
+    "views.publish": views_publish,
+}
+
+
+# --- argument handling ----------------------------------------------------------------
+
+
+def _visible(fake: FakeSlack, value: Any) -> Channel:
+    if not value:
+        raise SlackError("channel_not_found")
+    ch = fake.find_channel(value)
+    if (ch.is_private or ch.is_im) and not ch.is_member:
+        raise SlackError("channel_not_found")  # private channels are invisible to outsiders
+    return ch
+
+
+def _readable(fake: FakeSlack, value: Any) -> Channel:
+    ch = _visible(fake, value)
+    if not ch.is_member:
+        raise SlackError("not_in_channel")
+    return ch
+
+
+def _postable(fake: FakeSlack, value: Any) -> Channel:
+    ch = _readable(fake, value)
+    if ch.is_archived:
+        raise SlackError("is_archived")
+    return ch
+
+
+def _own_message(fake: FakeSlack, ch: Channel, ts: Any, refusal: str) -> Message:
+    msg = ch.messages.get(str(ts or ""))
+    if msg is None or msg.subtype == "tombstone":
+        raise SlackError("message_not_found")
+    if msg.bot_id != fake.bot_id:
+        raise SlackError(refusal)
+    return msg
+
+
+def _reaction_target(fake: FakeSlack, req: Request) -> Message:
+    ch = _readable(fake, req.get("channel"))
+    msg = ch.messages.get(str(req.get("timestamp") or ""))
+    if msg is None:
+        raise SlackError("message_not_found")
+    return msg
+
+
+def _reaction_name(req: Request) -> str:
+    name = str(req.get("name") or "").strip(":")
+    if not name:
+        raise SlackError("invalid_name")
+    return name
+
+
+def _blocks(value: Any) -> list[Any] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SlackError("invalid_blocks_format") from None
+    if not isinstance(value, list):
+        raise SlackError("invalid_blocks_format")
+    if len(value) > MAX_BLOCKS or any(
+        not isinstance(b, dict) or not isinstance(b.get("type"), str) for b in value
+    ):
+        raise SlackError("invalid_blocks")
+    return value
+
+
+def _metadata(value: Any) -> Json | None:
+    """`metadata`: a JSON object (or its string) with event_type and event_payload."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SlackError("invalid_metadata_format") from None
+    if not isinstance(value, dict):
+        raise SlackError("invalid_metadata_format")
+    event_type, payload = value.get("event_type"), value.get("event_payload", {})
+    if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
+        raise SlackError("invalid_metadata_schema")
+    return {"event_type": event_type, "event_payload": payload}
+
+
+def _limit(value: Any, *, default: int, maximum: int) -> int:
+    try:
+        limit = int(value) if value not in (None, "") else default
+    except (TypeError, ValueError):
+        raise SlackError("invalid_limit") from None
+    return default if limit <= 0 else min(limit, maximum)
+
+
+def _window(req: Request) -> Callable[[Message], bool]:
+    """oldest/latest/inclusive of conversations.history and .replies."""
+    inclusive = truthy(req.get("inclusive"))
+    oldest = ts_key(str(req.get("oldest"))) if req.get("oldest") else None
+    latest = ts_key(str(req.get("latest"))) if req.get("latest") else None
+
+    def inside(msg: Message) -> bool:
+        key = ts_key(msg.ts)
+        if oldest is not None and (key < oldest or (key == oldest and not inclusive)):
+            return False
+        return latest is None or key < latest or (key == latest and inclusive)
+
+    return inside
+
+
+def _cursor_ts(req: Request) -> int | None:
+    cursor = req.get("cursor")
+    return ts_key(decode_cursor(str(cursor), "next_ts")) if cursor else None
+
+
+def _offset_page(
+    items: list[Any], req: Request, *, default: int, maximum: int
+) -> tuple[list[Any], str]:
+    limit = _limit(req.get("limit"), default=default, maximum=maximum)
+    cursor = req.get("cursor")
+    offset = 0
+    if cursor:
+        raw = decode_cursor(str(cursor), "offset")
+        if not raw.isdigit():
+            raise SlackError("invalid_cursor")
+        offset = int(raw)
+    page = items[offset : offset + limit]
+    more = offset + limit < len(items)
+    return page, encode_cursor("offset", str(offset + limit)) if more else ""
