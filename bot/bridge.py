@@ -187,16 +187,8 @@ class Bridge:
             if conversation is None:
                 return ReplyOutcome.NOT_A_CONVERSATION
         plain = slack_to_plain(reply.text, user_name=self.slack.user_name)
-        source = self.sources[conversation.account]
-        refusal: tuple[str, dict[str, object]] | None = None
-        if not plain:
-            refusal = ("reply.empty", {})
-        else:
-            with self.store.session() as session:
-                target = latest_inbound(session, conversation)
-            verdict = source.measure(source.prepare_reply(plain, to=target))
-            if not verdict.fits:
-                refusal = ("reply.too_long", {"limit": verdict.limit, "count": verdict.count})
+        with self.store.session() as session:
+            refusal = self._refusal(session, conversation, plain)
         with self.store.session() as session:
             try:
                 with session.begin_nested():
@@ -230,29 +222,60 @@ class Bridge:
         self.wake()
         return ReplyOutcome.REFUSED if refusal else ReplyOutcome.QUEUED
 
-    def edit_reply(self, *, channel: str, ts: str, text: str) -> None:
+    def edit_reply(self, reply: SlackReply) -> None:
         """An edit inside the undo window changes what will be sent; later, the thread is
-        told that the public reply stays as it was. An edit into an internal note cancels."""
-        with self.store.session() as session:
-            message = _outbound_by_ts(session, channel, ts)
-            if message is None or message.state not in ("queued", "sent"):
+        told that the public reply stays as it was. An edit into an internal note cancels.
+
+        Slack may hand the edit over before the original message's event has been stored
+        (they are processed concurrently): then the edit is taken as the reply itself, and
+        the original, arriving later, is a duplicate."""
+        for _ in range(2):
+            if self._apply_edit(reply):
                 return
+            if _is_internal(reply.text, self.settings.slack.internal_prefixes):
+                self.delete_reply(channel=reply.channel, ts=reply.ts, thread_ts=reply.thread_ts)
+                return
+            if self.accept_reply(reply) is not ReplyOutcome.DUPLICATE:
+                return
+            # The original was stored in between: now the edit can apply to it.
+
+    def _apply_edit(self, reply: SlackReply) -> bool:
+        """False when no outbound message has this ts yet."""
+        plain = slack_to_plain(reply.text, user_name=self.slack.user_name)
+        with self.store.session() as session:
+            message = _outbound_by_ts(session, reply.channel, reply.ts)
+            if message is None:
+                return False
+            if message.state not in ("queued", "sent"):
+                return True
             conversation = session.get_one(Conversation, message.conversation_id)
             if not outbox.lock_pending(session, kind=SEND_REPLY, message_id=message.id or 0):
                 self.notify(session, conversation, "reply.edit_too_late")
-                return
-            if _is_internal(text, self.settings.slack.internal_prefixes):
+                return True
+            refusal = self._refusal(session, conversation, plain)
+            if _is_internal(reply.text, self.settings.slack.internal_prefixes) or refusal:
                 outbox.cancel_pending(session, kind=SEND_REPLY, message_id=message.id or 0)
-                message.state = "cancelled"
+                message.state = "refused" if refusal else "cancelled"
+                if refusal:
+                    self.notify(session, conversation, refusal[0], **refusal[1])
             else:
-                message.text = slack_to_plain(text, user_name=self.slack.user_name)
+                message.text = plain
             session.add(message)
+            return True
 
-    def delete_reply(self, *, channel: str, ts: str) -> None:
-        """Deleting the Slack message inside the undo window cancels the reply."""
+    def delete_reply(self, *, channel: str, ts: str, thread_ts: str | None) -> None:
+        """Deleting the Slack message inside the undo window cancels the reply. A delete
+        that overtakes the original's event leaves a tombstone, so the original is not sent."""
         with self.store.session() as session:
             message = _outbound_by_ts(session, channel, ts)
-            if message is None or message.state not in ("queued", "sent"):
+            if message is None:
+                conversation = (
+                    _conversation_by_thread(session, channel, thread_ts) if thread_ts else None
+                )
+                if conversation is not None:
+                    self._tombstone(session, conversation, channel=channel, ts=ts)
+                return
+            if message.state not in ("queued", "sent"):
                 return
             if outbox.cancel_pending(session, kind=SEND_REPLY, message_id=message.id or 0):
                 message.state = "cancelled"
@@ -260,6 +283,38 @@ class Bridge:
                 return
             conversation = session.get_one(Conversation, message.conversation_id)
             self.notify(session, conversation, "reply.delete_too_late")
+
+    def _tombstone(
+        self, session: Session, conversation: Conversation, *, channel: str, ts: str
+    ) -> None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    Message(
+                        conversation_id=conversation.id or 0,
+                        account=conversation.account,
+                        direction="out",
+                        slack_channel=channel,
+                        slack_ts=ts,
+                        text="",
+                        state="cancelled",
+                    )
+                )
+        except sa.exc.IntegrityError:
+            pass  # the original arrived meanwhile; its delete is handled by a redelivery
+
+    def _refusal(
+        self, session: Session, conversation: Conversation, plain: str
+    ) -> tuple[str, dict[str, object]] | None:
+        """Why a reply cannot go out as written (empty, too long), or None."""
+        if not plain:
+            return ("reply.empty", {})
+        source = self.sources[conversation.account]
+        target = latest_inbound(session, conversation)
+        verdict = source.measure(source.prepare_reply(plain, to=target))
+        if not verdict.fits:
+            return ("reply.too_long", {"limit": verdict.limit, "count": verdict.count})
+        return None
 
     def notify(
         self, session: Session, conversation: Conversation, key: str, **values: object

@@ -59,5 +59,7 @@ def setup_logging(*, log_format: str, secrets: Iterable[str], level: int = loggi
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "httpx", "httpcore", "waitress", "slack_bolt", "slack_sdk"):
+    for noisy in (
+        "alembic", "apscheduler", "httpx", "httpcore", "waitress", "slack_bolt", "slack_sdk"
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -35,13 +35,24 @@ def handle_message_event(bridge: Bridge, event: Mapping[str, Any]) -> None:
         return
     if subtype == "message_changed":
         message = event.get("message")
-        if isinstance(message, Mapping) and _by_human(message) and _text(message) is not None:
-            bridge.edit_reply(channel=channel, ts=str(message.get("ts")), text=_text(message) or "")
+        edited = (
+            reply_from_event({**message, "channel": channel, "subtype": None})
+            if (isinstance(message, Mapping))
+            else None
+        )
+        if edited is not None:
+            bridge.edit_reply(edited)
         return
     if subtype == "message_deleted":
         deleted_ts = event.get("deleted_ts")
+        previous = event.get("previous_message")
+        thread_ts = previous.get("thread_ts") if isinstance(previous, Mapping) else None
         if isinstance(deleted_ts, str):
-            bridge.delete_reply(channel=channel, ts=deleted_ts)
+            bridge.delete_reply(
+                channel=channel,
+                ts=deleted_ts,
+                thread_ts=thread_ts if isinstance(thread_ts, str) else None,
+            )
         return
     reply = reply_from_event(event)
     if reply is not None:

@@ -1,0 +1,231 @@
+"""The bot as a real process (`python -m bot run`, HTTP mode) between loopback fakes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.sandbox.mastodon_api import FakeMastodon
+from bot.sandbox.slack_api import EventSender, FakeSlack
+
+SIGNING_SECRET = "e2e-signing-secret-0123456789"
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def eventually(check: Callable[[], T], *, timeout: float = 20.0, what: str = "") -> T:
+    """Poll until `check` returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.02)
+
+
+def config_text(
+    *,
+    port: int,
+    mastodon_url: str,
+    channel: str,
+    send_delay: float = 0.0,
+    poll_seconds: float = 0.2,
+    extra_slack: str = "",
+    delivery: str = "",
+) -> str:
+    return f"""
+[slack]
+mode = "http"
+http_host = "127.0.0.1"
+http_port = {port}
+send_delay_seconds = {send_delay}
+{extra_slack}
+
+[delivery]
+workers = 4
+lease_seconds = 5
+http_timeout_seconds = 2
+backoff_base_seconds = 0.2
+backoff_max_seconds = 2
+{delivery}
+
+[[accounts]]
+name = "acme-mastodon"
+network = "mastodon"
+server = "{mastodon_url}"
+token_env = "ACME_MASTODON_TOKEN"
+channel = "{channel}"
+poll_seconds = {poll_seconds}
+"""
+
+
+@dataclass
+class BotProcess:
+    workdir: Path
+    env: dict[str, str]
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_path = self.workdir / "bot.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        eventually(self._healthy, timeout=30, what=f"the bot to answer /healthz ({self.log()})")
+
+    def _healthy(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"the bot exited with {self.process.returncode}:\n{self.log()}")
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def health(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
+            return dict(json.load(response))
+
+    def stop(self) -> int:
+        """SIGTERM, as an orchestrator stops it; returns the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        self.process = None
+        return code
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class Scene:
+    """The fakes, the channel, a staff member, and the bot between them."""
+
+    slack: FakeSlack
+    mastodon: FakeMastodon
+    channel: str
+    staff: str
+    bot: BotProcess
+    events: EventSender
+
+    def card_for(self, text: str) -> dict[str, Any]:
+        """Wait for the card whose notification text contains `text`."""
+
+        def find() -> dict[str, Any] | None:
+            for message in self.slack.messages(self.channel):
+                if text in message.get("text", ""):
+                    return message
+            return None
+
+        return eventually(find, what=f"a card containing {text!r}")
+
+    def reply_in_thread(
+        self, card: dict[str, Any], text: str, *, user: str | None = None, typed: bool = False
+    ) -> dict[str, Any]:
+        """A person writes in the card's thread; Slack delivers the event, signed."""
+        event = self.slack.user_posts(
+            self.channel, user or self.staff, text, thread_ts=card["ts"], typed=typed
+        )
+        delivery = self.events.event(event)
+        assert delivery.status == 200, delivery
+        return event
+
+    def statuses_replying_to(self, status_id: str) -> list[dict[str, Any]]:
+        return list(self.mastodon.statuses_replying_to(status_id))
+
+    def posted_text(self, status: dict[str, Any]) -> str:
+        """The `status` parameter the bot sent for a status it created."""
+        for call in self.mastodon.calls("POST /api/v1/statuses"):
+            if call.response and call.response.get("id") == status["id"]:
+                return str(call.params["status"])
+        raise AssertionError(f"no POST created status {status['id']}")
+
+
+@contextmanager
+def scene(
+    tmp_path: Path,
+    *,
+    database_url: str | None = None,
+    send_delay: float = 0.0,
+    extra_slack: str = "",
+    delivery: str = "",
+) -> Iterator[Scene]:
+    with FakeSlack() as slack, FakeMastodon(rate_limit=None) as mastodon:
+        staff = slack.add_user("dana", real_name="Dana Staff", display_name="Dana")
+        channel = slack.add_channel("social", members=[staff])
+        port = free_port()
+        config = tmp_path / "socialbridge.toml"
+        config.write_text(
+            config_text(
+                port=port,
+                mastodon_url=mastodon.base_url,
+                channel=channel,
+                send_delay=send_delay,
+                extra_slack=extra_slack,
+                delivery=delivery,
+            )
+        )
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "SOCIALBRIDGE_CONFIG": str(config),
+            "SOCIALBRIDGE_INSTANCE": "e2e-bot",
+            "DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'bot.db'}",
+            "ACME_MASTODON_TOKEN": mastodon.token,
+        }
+        bot = BotProcess(workdir=tmp_path, env=env, port=port)
+        bot.start()
+        # The first poll only marks "now" (no history import); mentions count from then.
+        eventually(lambda: bot.health()["accounts"][0]["last_ok_at"], what="the first poll")
+        try:
+            yield Scene(
+                slack=slack,
+                mastodon=mastodon,
+                channel=channel,
+                staff=staff,
+                bot=bot,
+                events=slack.event_sender(f"{bot.url}/slack/events", SIGNING_SECRET),
+            )
+        finally:
+            if bot.process is not None:
+                bot.stop()
