@@ -182,12 +182,11 @@ class Bridge:
         window, or tell the thread why not. Slack's redeliveries hit the unique key."""
         if _is_internal(reply.text, self.settings.slack.internal_prefixes):
             return ReplyOutcome.INTERNAL
-        with self.store.session() as session:
+        plain = slack_to_plain(reply.text, user_name=self.slack.user_name)
+        with self.store.read() as session:
             conversation = _conversation_by_thread(session, reply.channel, reply.thread_ts)
             if conversation is None:
                 return ReplyOutcome.NOT_A_CONVERSATION
-        plain = slack_to_plain(reply.text, user_name=self.slack.user_name)
-        with self.store.session() as session:
             refusal = self._refusal(session, conversation, plain)
         with self.store.session() as session:
             try:

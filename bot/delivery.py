@@ -11,6 +11,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from sqlmodel import Session
@@ -41,6 +42,12 @@ def backoff_seconds(attempts: int, *, base: float, cap: float) -> float:
 
 
 class DeliveryWorker:
+    """One dispatcher thread leases jobs while a worker is free and hands them to a pool.
+
+    A single leaser means the workers never race each other for the same rows; several
+    instances still share the queue through the database's row locks.
+    """
+
     def __init__(
         self,
         store: Store,
@@ -62,32 +69,35 @@ class DeliveryWorker:
         self._condition = threading.Condition()
         self._generation = 0
         self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._slots = threading.Semaphore(settings.workers)
+        self._pool: ThreadPoolExecutor | None = None
+        self._dispatcher: threading.Thread | None = None
 
     def wake(self) -> None:
+        """New work was written (or a job finished and may have unblocked the next one)."""
         with self._condition:
             self._generation += 1
             self._condition.notify_all()
 
     def start(self) -> None:
-        for number in range(self.settings.workers):
-            thread = threading.Thread(target=self._loop, name=f"delivery-{number}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="delivery")
+        self._dispatcher = threading.Thread(target=self._dispatch, name="outbox", daemon=True)
+        self._dispatcher.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the jobs in flight, then hand back any lease still held."""
         self._stopping.set()
         self.wake()
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        if self._dispatcher is not None:
+            self._dispatcher.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         released = outbox.release(self.store, owner=self.owner)
         if released:
             logger.info("returned %d leased jobs to the queue", released)
 
     def run_once(self) -> bool:
-        """Run one runnable job if there is one; True if it did."""
+        """Run one runnable job in this thread if there is one; True if it did."""
         job = outbox.lease(self.store, owner=self.owner, lease_seconds=self.settings.lease_seconds)
         if job is None:
             return False
@@ -101,20 +111,44 @@ class DeliveryWorker:
             count += 1
         return count
 
-    def _loop(self) -> None:
+    def _dispatch(self) -> None:
+        assert self._pool is not None
         while not self._stopping.is_set():
+            self._slots.acquire()
+            free = 1
+            while free < self.settings.workers and self._slots.acquire(blocking=False):
+                free += 1
             with self._condition:
                 generation = self._generation
+            jobs: list[Job] = []
+            timeout = self.idle_seconds
             try:
-                if self.run_once():
-                    continue
-                timeout = self._sleep_seconds(outbox.next_due(self.store))
+                jobs = outbox.lease_many(
+                    self.store,
+                    owner=self.owner,
+                    lease_seconds=self.settings.lease_seconds,
+                    limit=free,
+                )
+                if not jobs:
+                    timeout = self._sleep_seconds(outbox.next_due(self.store))
             except Exception:
-                logger.exception("delivery loop: database error; retrying")
-                timeout = self.idle_seconds
+                logger.exception("outbox: database error while leasing; retrying")
+            for job in jobs:
+                self._pool.submit(self._run_in_slot, job)
+            for _ in range(free - len(jobs)):
+                self._slots.release()
+            if jobs:
+                continue
             with self._condition:
                 if self._generation == generation and not self._stopping.is_set():
                     self._condition.wait(timeout)
+
+    def _run_in_slot(self, job: Job) -> None:
+        try:
+            self._run(job)
+        finally:
+            self._slots.release()
+            self.wake()
 
     def _sleep_seconds(self, due: datetime | None) -> float:
         if due is None:

@@ -54,7 +54,7 @@ class JobPerformers:
     # ---- network -> Slack -------------------------------------------------------------
 
     def post_inbound(self, job: Job) -> Record | None:
-        with self.store.session() as session:
+        with self.store.read() as session:
             message = session.get_one(Message, job.message_id)
             conversation = session.get_one(Conversation, message.conversation_id)
         if message.slack_ts is not None:
@@ -98,7 +98,7 @@ class JobPerformers:
         return record
 
     def update_card(self, job: Job) -> Record | None:
-        with self.store.session() as session:
+        with self.store.read() as session:
             conversation = session.get_one(Conversation, job.conversation_id)
             first = _first_inbound(session, conversation)
         if conversation.slack_ts is None or first is None:
@@ -113,7 +113,7 @@ class JobPerformers:
 
     def notice(self, job: Job) -> Record | None:
         payload = json.loads(job.payload_json)
-        with self.store.session() as session:
+        with self.store.read() as session:
             conversation = session.get_one(Conversation, job.conversation_id)
         if conversation.slack_ts is None:
             raise DeliveryError("the conversation's card is not in Slack yet")
@@ -128,7 +128,7 @@ class JobPerformers:
         return None
 
     def react(self, job: Job) -> Record | None:
-        with self.store.session() as session:
+        with self.store.read() as session:
             message = session.get_one(Message, job.message_id)
         if message.slack_ts is not None:
             self.slack.react(
@@ -141,7 +141,7 @@ class JobPerformers:
     # ---- Slack -> network -------------------------------------------------------------
 
     def send_reply(self, job: Job) -> Record | None:
-        with self.store.session() as session:
+        with self.store.read() as session:
             message = session.get_one(Message, job.message_id)
             conversation = session.get_one(Conversation, message.conversation_id)
             target = latest_inbound(session, conversation)

@@ -60,6 +60,12 @@ def setup_logging(*, log_format: str, secrets: Iterable[str], level: int = loggi
     root.handlers[:] = [handler]
     root.setLevel(level)
     for noisy in (
-        "alembic", "apscheduler", "httpx", "httpcore", "waitress", "slack_bolt", "slack_sdk"
+        "alembic",
+        "apscheduler",
+        "httpx",
+        "httpcore",
+        "waitress",
+        "slack_bolt",
+        "slack_sdk",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

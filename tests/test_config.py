@@ -89,7 +89,7 @@ def test_invalid_toml_is_reported_with_the_file(tmp_path: Path) -> None:
 
 
 def test_a_missing_config_file_says_how_to_make_one(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="copy config/socialbridge.example.toml"):
+    with pytest.raises(ConfigError, match=r"copy config/socialbridge\.example\.toml"):
         load_settings(tmp_path / "nope.toml", environ={})
 
 

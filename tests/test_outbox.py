@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from bot.store import Job, Store, utcnow
-from bot.store import outbox
+from bot.store import Job, Store, outbox, utcnow
 
 
 def _enqueue(store: Store, key: str, kind: str = "notice", delay: float = 0.0) -> int:

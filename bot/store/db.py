@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,30 @@ class Store:
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine = _make_engine(self.url)
+        # SQLite lets one writer in at a time and makes the others poll with growing sleeps
+        # (1, 2, 5, 10 ... 100 ms: https://sqlite.org/c3ref/busy_timeout.html), which shows
+        # up as tens of milliseconds of latency. Within one process, writers queue on a
+        # lock instead and are woken the moment it is free.
+        self._writer: contextlib.AbstractContextManager[object] = (
+            threading.RLock() if self.is_sqlite else contextlib.nullcontext()
+        )
+        # Reads need no write lock: on SQLite they begin DEFERRED (see _on_begin).
+        self._read_engine = self.engine.execution_options(sqlite_deferred=True)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: committed when the block ends, rolled back if it raises."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with (
+            self._writer,
+            Session(self.engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction: on SQLite it does not take the write lock."""
+        with Session(self._read_engine, expire_on_commit=False) as session, session.begin():
             yield session
 
     def upgrade(self) -> None:
@@ -86,6 +106,10 @@ def _make_engine(url: str) -> sa.Engine:
     def _on_begin(connection: sa.Connection) -> None:
         # BEGIN IMMEDIATE: a deferred transaction that reads and then writes can fail with
         # SQLITE_BUSY at once instead of waiting (https://sqlite.org/lang_transaction.html).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Store.read() transactions never write, so they begin deferred and take no lock.
+        if connection.get_execution_options().get("sqlite_deferred"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

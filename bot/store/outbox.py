@@ -19,6 +19,10 @@ from bot.store.db import Store
 from bot.store.models import Job, utcnow
 
 ACTIVE_STATES = ("pending", "leased")
+# Updates go to the table, not the ORM class: an ORM bulk UPDATE also re-evaluates every
+# loaded object in the session, which costs more than the statement itself.
+JOBS: sa.Table = Job.__table__  # type: ignore[attr-defined]
+earlier = sa.orm.aliased(Job)  # the same table, for "an earlier job of the same key"
 
 
 def enqueue(
@@ -52,10 +56,10 @@ def has_pending(session: Session, *, kind: str, ordering_key: str) -> bool:
     return session.exec(query.limit(1)).first() is not None
 
 
-def lease(store: Store, *, owner: str, lease_seconds: float) -> Job | None:
-    """Take the next runnable job: due, and the oldest unfinished one of its ordering key."""
-    now = utcnow()
-    earlier = sa.orm.aliased(Job)
+def _lease_candidates() -> sa.Select[int | None]:
+    """Ids of runnable jobs: due (or their lease expired), and no unfinished job of their
+    ordering key before them. Built once: SQLAlchemy then reuses its compiled form."""
+    now = sa.bindparam("now", type_=Job.__table__.c.not_before.type)  # type: ignore[attr-defined]
     blocked_by_earlier = (
         select(earlier.id)
         .where(
@@ -69,29 +73,58 @@ def lease(store: Store, *, owner: str, lease_seconds: float) -> Job | None:
         sa.and_(col(Job.state) == "pending", col(Job.not_before) <= now),
         sa.and_(col(Job.state) == "leased", col(Job.lease_until) < now),
     )
-    query = (
-        select(Job)
-        .where(runnable, ~blocked_by_earlier)
+    return (
+        sa.select(col(Job.id))
+        # The IN on the index's leading column keeps finished jobs out of the scan.
+        .where(col(Job.state).in_(ACTIVE_STATES), runnable, ~blocked_by_earlier)
         .order_by(col(Job.not_before), col(Job.id))
-        .limit(1)
-        .with_for_update(skip_locked=True, of=Job)
+        .limit(sa.bindparam("limit", type_=sa.Integer(), literal_execute=True))
     )
+
+
+_CANDIDATES = _lease_candidates()
+_CANDIDATES_LOCKED = _CANDIDATES.with_for_update(skip_locked=True)
+
+
+def lease(store: Store, *, owner: str, lease_seconds: float) -> Job | None:
+    """Take the next runnable job and count an attempt; None when nothing is runnable."""
+    jobs = lease_many(store, owner=owner, lease_seconds=lease_seconds, limit=1)
+    return jobs[0] if jobs else None
+
+
+def lease_many(store: Store, *, owner: str, lease_seconds: float, limit: int) -> list[Job]:
+    """Take up to `limit` runnable jobs (each the first of its ordering key) in one go.
+
+    A read without the write lock answers "nothing to do" cheaply, which is the common
+    case for a woken dispatcher; only when there is a candidate are they taken for real.
+    """
+    now = utcnow()
+    params = {"now": now, "limit": limit}
+    with store.read() as session:
+        if session.execute(_CANDIDATES, {**params, "limit": 1}).first() is None:
+            return []
     with store.session() as session:
-        job = session.exec(query).first()
-        if job is None:
-            return None
-        job.state = "leased"
-        job.lease_owner = owner
-        job.lease_until = now + timedelta(seconds=lease_seconds)
-        job.attempts += 1
-        session.add(job)
-        return job
+        ids = list(session.execute(_CANDIDATES_LOCKED, params).scalars())
+        if not ids:
+            return []
+        session.execute(
+            sa.update(JOBS)
+            .where(JOBS.c.id.in_(ids))
+            .values(
+                state="leased",
+                lease_owner=owner,
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=JOBS.c.attempts + 1,
+            )
+        )
+        jobs = list(session.exec(select(Job).where(col(Job.id).in_(ids))))
+        return sorted(jobs, key=lambda job: (job.not_before, job.id or 0))
 
 
 def mark_done(session: Session, job: Job) -> None:
     session.execute(
-        sa.update(Job)
-        .where(col(Job.id) == job.id)
+        sa.update(JOBS)
+        .where(JOBS.c.id == job.id)
         .values(state="done", finished_at=utcnow(), lease_owner=None, lease_until=None)
     )
 
@@ -99,8 +132,8 @@ def mark_done(session: Session, job: Job) -> None:
 def retry_later(store: Store, job: Job, *, error: str, delay_seconds: float) -> None:
     with store.session() as session:
         session.execute(
-            sa.update(Job)
-            .where(col(Job.id) == job.id, col(Job.lease_owner) == job.lease_owner)
+            sa.update(JOBS)
+            .where(JOBS.c.id == job.id, JOBS.c.lease_owner == job.lease_owner)
             .values(
                 state="pending",
                 last_error=error[:500],
@@ -113,8 +146,8 @@ def retry_later(store: Store, job: Job, *, error: str, delay_seconds: float) -> 
 
 def mark_failed(session: Session, job: Job, *, error: str) -> None:
     session.execute(
-        sa.update(Job)
-        .where(col(Job.id) == job.id)
+        sa.update(JOBS)
+        .where(JOBS.c.id == job.id)
         .values(
             state="failed",
             last_error=error[:500],
@@ -129,8 +162,8 @@ def release(store: Store, *, owner: str) -> int:
     """Give back leases this owner still holds (graceful stop): they run again at once."""
     with store.session() as session:
         result = session.execute(
-            sa.update(Job)
-            .where(col(Job.state) == "leased", col(Job.lease_owner) == owner)
+            sa.update(JOBS)
+            .where(JOBS.c.state == "leased", JOBS.c.lease_owner == owner)
             .values(state="pending", lease_owner=None, lease_until=None, not_before=utcnow())
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
@@ -139,10 +172,8 @@ def release(store: Store, *, owner: str) -> int:
 def cancel_pending(session: Session, *, kind: str, message_id: int) -> bool:
     """Cancel a job that has not started; False when it is already running or finished."""
     result = session.execute(
-        sa.update(Job)
-        .where(
-            col(Job.kind) == kind, col(Job.message_id) == message_id, col(Job.state) == "pending"
-        )
+        sa.update(JOBS)
+        .where(JOBS.c.kind == kind, JOBS.c.message_id == message_id, JOBS.c.state == "pending")
         .values(state="cancelled", finished_at=utcnow())
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -157,20 +188,31 @@ def queue_depth(session: Session) -> dict[str, int]:
 
 
 def next_due(store: Store) -> datetime | None:
-    """When the earliest pending job becomes due; the worker sleeps until then."""
-    with store.session() as session:
-        query = select(func.min(Job.not_before)).where(col(Job.state) == "pending")
-        return session.exec(query).first()
+    """When a job not runnable now becomes runnable by the clock: a retry's not_before, or
+    a lease that expires. Jobs that are due but wait for an earlier job of their key are
+    not counted: that job's end wakes the worker."""
+    now = utcnow()
+    with store.read() as session:
+        retry = session.exec(
+            select(func.min(Job.not_before)).where(
+                col(Job.state) == "pending", col(Job.not_before) > now
+            )
+        ).first()
+        expiry = session.exec(
+            select(func.min(Job.lease_until)).where(
+                col(Job.state) == "leased", col(Job.lease_until) > now
+            )
+        ).first()
+    moments = [m for m in (retry, expiry) if m is not None]
+    return min(moments) if moments else None
 
 
 def lock_pending(session: Session, *, kind: str, message_id: int) -> bool:
     """Hold a job that has not started (a no-op UPDATE takes the row lock), so it cannot be
     leased until this transaction ends; False when it is running or finished."""
     result = session.execute(
-        sa.update(Job)
-        .where(
-            col(Job.kind) == kind, col(Job.message_id) == message_id, col(Job.state) == "pending"
-        )
+        sa.update(JOBS)
+        .where(JOBS.c.kind == kind, JOBS.c.message_id == message_id, JOBS.c.state == "pending")
         .values(state="pending")
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

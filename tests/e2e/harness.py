@@ -29,7 +29,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def eventually(check: Callable[[], T], *, timeout: float = 20.0, what: str = "") -> T:
+def eventually(check: Callable[[], T | None], *, timeout: float = 20.0, what: str = "") -> T:
     """Poll until `check` returns something truthy; fail with `what` after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:

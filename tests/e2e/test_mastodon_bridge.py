@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -78,7 +77,7 @@ def _reacted(world: Scene, event: dict[str, object]) -> bool:
 
 
 def test_a_sent_reply_is_marked_and_the_card_says_answered(world: Scene) -> None:
-    status, card = _conversation(world, "erin", "do you ship to Norway?")
+    _status, card = _conversation(world, "erin", "do you ship to Norway?")
     event = world.reply_in_thread(card, "We do!")
     eventually(lambda: _reacted(world, event), what="the sent reaction")
     updated = eventually(
