@@ -16,9 +16,10 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
 from bot.bridge import Bridge
+from bot.commands import SocialCommand
 from bot.config import ConfigError, Settings
 from bot.delivery import DeliveryWorker
-from bot.handlers import messages
+from bot.handlers import actions, commands, messages, reactions
 from bot.jobs import JobPerformers
 from bot.scheduler import Poller, build_scheduler
 from bot.slack.api import SlackApi
@@ -114,6 +115,18 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
         process_before_response=False,
     )
     messages.register(bolt, bridge)
+    reactions.register(bolt, bridge)
+    actions.register(bolt, bridge)
+    commands.register(
+        bolt,
+        command_name=settings.slack.command,
+        answer=SocialCommand(
+            store,
+            accounts=settings.accounts,
+            command=settings.slack.command,
+            user_name=slack.user_name,
+        ),
+    )
     poller = Poller(store, bridge, sources, owner=owner)
     return Runtime(settings, store, slack, sources, bridge, worker, poller, bolt, owner)
 

@@ -16,15 +16,27 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from bot import triage
 from bot.config import Settings
 from bot.domain import FetchResult, Post, ReplyTarget, Visibility
-from bot.jobkinds import NOTICE, POST_INBOUND, SEND_REPLY, UPDATE_CARD, net_key, slack_key
+from bot.jobkinds import (
+    NOTICE,
+    POST_INBOUND,
+    SEND_REPLY,
+    UPDATE_CARD,
+    card_key,
+    net_key,
+    slack_key,
+)
 from bot.ports import SlackPort
 from bot.slack.mrkdwn import slack_to_plain
 from bot.sources import Source
 from bot.store import AccountState, Conversation, Message, Store, outbox, utcnow
 
 logger = logging.getLogger(__name__)
+
+# Card updates wait this long, so a burst of changes becomes one chat.update.
+CARD_UPDATE_WINDOW = timedelta(seconds=0.5)
 
 
 class ReplyOutcome(StrEnum):
@@ -156,11 +168,7 @@ class Bridge:
         else:
             conversation.last_inbound_at = now
             conversation.private = conversation.private or post.visibility.is_private
-            if conversation.status == "closed":
-                conversation.status = "claimed" if conversation.assignee else "open"
-                conversation.reopened = True
-                conversation.closed_at = None
-                conversation.closed_by = None
+            triage.reopen(conversation, by_message=True)
             if conversation.slack_ts is not None:
                 self.request_card_update(session, conversation)
         session.add(conversation)
@@ -168,12 +176,58 @@ class Bridge:
         return conversation
 
     def request_card_update(self, session: Session, conversation: Conversation) -> None:
-        """Queue a chat.update of the card unless one is already waiting (coalescing)."""
-        key = slack_key(conversation.id)
+        """Queue a chat.update of the card unless one is already waiting: a burst of
+        changes inside the coalescing window becomes one update showing the last state."""
+        key = card_key(conversation.id)
         if not outbox.has_pending(session, kind=UPDATE_CARD, ordering_key=key):
             outbox.enqueue(
-                session, kind=UPDATE_CARD, ordering_key=key, conversation_id=conversation.id
+                session,
+                kind=UPDATE_CARD,
+                ordering_key=key,
+                conversation_id=conversation.id,
+                not_before=utcnow() + CARD_UPDATE_WINDOW,
             )
+
+    # ---- claim and close --------------------------------------------------------------
+
+    def on_reaction(self, *, channel: str, ts: str, user: str, name: str, added: bool) -> bool:
+        """A reaction on a card claims or closes (removing it undoes); reactions on other
+        messages and reactions by bots change nothing."""
+        slack = self.settings.slack
+        if name in slack.claim_reactions:
+            change = triage.Change.CLAIM if added else triage.Change.UNCLAIM
+        elif name in slack.close_reactions:
+            change = triage.Change.CLOSE if added else triage.Change.REOPEN
+        else:
+            return False
+        if self.slack.is_bot(user):
+            return False
+        return self.change_status(
+            channel=channel, ts=ts, user=user, change=change, only_own_claim=not added
+        )
+
+    def change_status(
+        self,
+        *,
+        channel: str,
+        ts: str,
+        user: str,
+        change: triage.Change,
+        only_own_claim: bool = False,
+    ) -> bool:
+        """Claim, unclaim, close or reopen the conversation whose card is at (channel, ts)."""
+        with self.store.session() as session:
+            conversation = _conversation_by_thread(session, channel, ts)
+            if conversation is None:
+                return False
+            if not triage.apply(
+                change, conversation, user=user, now=utcnow(), only_own_claim=only_own_claim
+            ):
+                return False
+            session.add(conversation)
+            self.request_card_update(session, conversation)
+        self.wake()
+        return True
 
     # ---- outbound ---------------------------------------------------------------------
 

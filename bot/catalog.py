@@ -23,6 +23,10 @@ EN: Mapping[str, str] = {
         " claimed by <@{user}>"
     ),
     "status.closed": ":white_check_mark: Closed by <@{user}> after {duration}",
+    "button.claim": "Claim",
+    "button.unclaim": "Unclaim",
+    "button.close": "Close",
+    "button.reopen": "Reopen",
     # thread notices
     "reply.too_long": (
         ":no_entry: Not sent: {network} allows {limit} characters and this reply has {count}."
@@ -47,6 +51,81 @@ EN: Mapping[str, str] = {
     "duration.minutes": "{n} min",
     "duration.hours": "{h} h {m} min",
     "duration.days": "{d} d {h} h",
+    # /social
+    "command.help": (
+        "*{command}* shows how the team is doing:\n"
+        "• `{command} stats [today|24h|7d|30d|all] [account or network] [public]`: counts and"
+        " response times (default 7d; `public` posts the answer in the channel)\n"
+        "• `{command} open`: every open conversation, oldest first\n"
+        "• `{command} mine`: the open conversations you have claimed\n"
+        "• `{command} sources`: each account's last poll, last error and queued jobs\n"
+        "• `{command} help`: this list"
+    ),
+    "command.unknown": ":thinking_face: I don't know `{text}`.",
+    "command.no_options": (
+        ":thinking_face: `{command} {subcommand}` takes no options; got `{text}`."
+    ),
+    "command.two_periods": (
+        ":thinking_face: One period at a time, please: got `{first}` and `{second}`."
+    ),
+    "command.two_scopes": (
+        ":thinking_face: One account or network at a time, please: got `{first}` and `{second}`."
+    ),
+    "command.unknown_scope": (
+        ":thinking_face: No account or network is called `{scope}`."
+        " Accounts: {accounts}. Networks: {networks}."
+    ),
+    "command.failed": (
+        ":warning: Sorry, `{command}` failed ({reason}). The details are in the bot's log."
+    ),
+    "stats.title": "Social stats, {period}",
+    "stats.title_scoped": "Social stats for {scope}, {period}",
+    "stats.period.today": "today (since 00:00 UTC)",
+    "stats.period.24h": "last 24 hours",
+    "stats.period.7d": "last 7 days",
+    "stats.period.30d": "last 30 days",
+    "stats.period.all": "all time",
+    "stats.opened": "*Conversations opened*\n{n}",
+    "stats.inbound": "*Messages received*\n{n}",
+    "stats.replies": "*Replies sent*\n{n}",
+    "stats.answered": "*Answered*\n{share} ({answered} of {opened})",
+    "stats.first_response": "*First response*\nmedian {median}, 90th percentile {p90}",
+    "stats.close": "*Time to close*\nmedian {median} ({closed} closed)",
+    "stats.open_now": "*Open now*\n{open} ({unclaimed} unclaimed)",
+    "stats.oldest_unanswered": "*Oldest unanswered*\nwaiting {age}",
+    "stats.nothing": "none",
+    "stats.by_account": "*By account*",
+    "stats.account_line": "• {account}: opened {opened}, replies {replies}",
+    "stats.by_person": "*By person*",
+    "stats.person_line": "• {person}: replies {replies}, claims {claims}, closes {closes}",
+    "stats.nobody": "Nobody replied, claimed or closed a conversation in this period.",
+    "stats.footnote": (
+        "Answered share and times cover the conversations opened in the period; medians and"
+        " 90th percentiles are nearest-rank. As of {now}."
+    ),
+    "stats.fallback": (
+        "Social stats, {period}: {opened} conversations opened, {replies} replies sent,"
+        " {answered} answered."
+    ),
+    "list.title_open": "Open conversations: {total}",
+    "list.title_mine": "Your open conversations: {total}",
+    "list.empty_open": ":tada: Nothing is open.",
+    "list.empty_mine": ":tada: You have no open conversations.",
+    "list.line": "• {link} on {network}, opened {age} ago, {who}",
+    "list.unclaimed": "unclaimed",
+    "list.claimed_by": "claimed by {user}",
+    "list.answered": " (answered)",
+    "list.more": "…and {n} more",
+    "sources.title": "Sources",
+    "sources.line": (
+        "{icon} *{account}* ({network}): last successful poll {last_ok}, queued jobs {queued}"
+    ),
+    "sources.failing": "{failures} failed polls in a row; last error: {error}",
+    "sources.ago": "{duration} ago",
+    "sources.never": "never",
+    "sources.queue": "Queued jobs in all: {total} ({by_kind})",
+    "sources.queue_empty": "No jobs are queued.",
+    "sources.none": "No accounts are configured.",
 }
 
 _CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN}

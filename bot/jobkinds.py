@@ -17,3 +17,9 @@ def slack_key(conversation_id: int | None) -> str:
 def net_key(conversation_id: int | None) -> str:
     """Replies of one conversation go to the network one after another, in order."""
     return f"net:{conversation_id}"
+
+
+def card_key(conversation_id: int | None) -> str:
+    """Card updates have their own key: a delayed (coalescing) update must not hold up the
+    conversation's thread posts."""
+    return f"card:{conversation_id}"

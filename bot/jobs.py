@@ -101,8 +101,10 @@ class JobPerformers:
         with self.store.read() as session:
             conversation = session.get_one(Conversation, job.conversation_id)
             first = _first_inbound(session, conversation)
-        if conversation.slack_ts is None or first is None:
+        if first is None:
             return None
+        if conversation.slack_ts is None:  # the card itself is still on its way
+            raise DeliveryError("the card is not in Slack yet")
         text, blocks = render_card(
             _post_view(conversation, first), _status_view(conversation), now=utcnow()
         )
@@ -180,7 +182,9 @@ class JobPerformers:
             session.add(stored)
             card = session.get_one(Conversation, conversation.id)
             now = utcnow()
-            card.first_response_at = card.first_response_at or now
+            if card.first_response_at is None:
+                card.first_response_at = now
+                card.first_response_seconds = int((now - card.opened_at).total_seconds())
             card.last_response_at = now
             session.add(card)
             outbox.enqueue(

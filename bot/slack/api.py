@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.error
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
@@ -49,6 +50,12 @@ _PERMANENT_ERRORS = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class SlackUser:
+    name: str
+    is_bot: bool
+
+
 class SlackApi:
     """Wraps a WebClient; every failure comes out as a DeliveryError."""
 
@@ -56,7 +63,7 @@ class SlackApi:
         client.retry_handlers = []
         self.client = client
         self._user_cache_seconds = user_cache_seconds
-        self._users: dict[str, tuple[float, str]] = {}
+        self._users: dict[str, tuple[float, SlackUser]] = {}
         self._users_lock = threading.Lock()
 
     def post(
@@ -150,29 +157,41 @@ class SlackApi:
         self._call("chat.postEphemeral", kwargs)
 
     def user_name(self, user_id: str) -> str:
-        """A person's display name (users.info), cached for a bounded time; the id on error."""
+        """A person's display name (users.info, cached for a bounded time); the id on error."""
+        user = self._user(user_id)
+        return user.name if user else user_id
+
+    def is_bot(self, user_id: str) -> bool:
+        """True for bots and apps (and for the bot itself); unknown users count as people."""
+        user = self._user(user_id)
+        return bool(user and user.is_bot)
+
+    def _user(self, user_id: str) -> SlackUser | None:
         now = time.monotonic()
         with self._users_lock:
             cached = self._users.get(user_id)
             if cached and now - cached[0] < self._user_cache_seconds:
                 return cached[1]
         try:
-            user = self._call("users.info", {"user": user_id}).get("user") or {}
+            raw = self._call("users.info", {"user": user_id}).get("user") or {}
         except DeliveryError:
-            return user_id
-        profile = user.get("profile") or {}
-        name = str(
-            profile.get("display_name")
-            or profile.get("real_name")
-            or user.get("real_name")
-            or user.get("name")
-            or user_id
+            return None
+        profile = raw.get("profile") or {}
+        user = SlackUser(
+            name=str(
+                profile.get("display_name")
+                or profile.get("real_name")
+                or raw.get("real_name")
+                or raw.get("name")
+                or user_id
+            ),
+            is_bot=bool(raw.get("is_bot") or raw.get("is_app_user") or user_id == "USLACKBOT"),
         )
         with self._users_lock:
             if len(self._users) > 10_000:  # bound the cache; a workspace rarely has more
                 self._users.clear()
-            self._users[user_id] = (now, name)
-        return name
+            self._users[user_id] = (now, user)
+        return user
 
     def auth_test(self) -> Mapping[str, Any]:
         return self._call("auth.test", {})

@@ -19,6 +19,9 @@ NOTIFICATION_LIMIT = 150
 
 Blocks = list[dict[str, Any]]
 
+ACTION_PREFIX = "conversation_"  # + claim | unclaim | close | reopen
+OPEN_POST_ACTION = "open_post"
+
 
 def network_name(network: str) -> str:
     return NETWORK_NAMES.get(network, network.capitalize())
@@ -97,6 +100,7 @@ def render_card(post: PostView, status: StatusView, *, now: datetime) -> tuple[s
     if post.private:
         blocks.insert(0, _context(say("card.private", handle=escape_mrkdwn(handle))))
     blocks.append(_context(status_line(status, now=now), block_id="status"))
+    blocks.append(_buttons(status, post))
     text = say(
         "card.notification",
         network=network_name(post.network),
@@ -104,6 +108,39 @@ def render_card(post: PostView, status: StatusView, *, now: datetime) -> tuple[s
         text=truncate_for_block(escape_mrkdwn(post.text), NOTIFICATION_LIMIT),
     )
     return text, blocks
+
+
+def _buttons(status: StatusView, post: PostView) -> dict[str, Any]:
+    claim = (
+        ("unclaim", say("button.unclaim")) if status.assignee else ("claim", say("button.claim"))
+    )
+    close = (
+        ("reopen", say("button.reopen"))
+        if status.status == "closed"
+        else ("close", say("button.close"))
+    )
+    elements: list[dict[str, Any]] = [
+        {
+            "type": "button",
+            "action_id": ACTION_PREFIX + action,
+            "text": {"type": "plain_text", "text": label},
+            **({"style": "primary"} if action == "claim" else {}),
+        }
+        for action, label in (claim, close)
+    ]
+    if post.url.startswith(("https://", "http://")):
+        elements.append(
+            {
+                "type": "button",
+                "action_id": OPEN_POST_ACTION,
+                "text": {
+                    "type": "plain_text",
+                    "text": say("card.open_on", network=network_name(post.network)),
+                },
+                "url": post.url[:3000],
+            }
+        )
+    return {"type": "actions", "block_id": "actions", "elements": elements}
 
 
 def render_followup(post: PostView) -> tuple[str, Blocks]:

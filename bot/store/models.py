@@ -40,6 +40,25 @@ class Conversation(SQLModel, table=True):
         sa.UniqueConstraint("slack_channel", "slack_ts", name="uq_conversation_slack"),
         sa.Index("ix_conversation_opened", "opened_at"),
         sa.Index("ix_conversation_status", "status", "opened_at"),
+        # /social stats (bot/stats.py): each index covers one aggregation (migration 0002).
+        sa.Index(
+            "ix_conversation_stats_opened",
+            "account",
+            "opened_at",
+            "first_response_seconds",
+            "close_seconds",
+        ),
+        sa.Index("ix_conversation_claims", "assignee", "claimed_at", "account"),
+        sa.Index("ix_conversation_closes", "closed_by", "closed_at", "account"),
+        sa.Index(
+            "ix_conversation_backlog",
+            "status",
+            "account",
+            "first_response_at",
+            "opened_at",
+            "assignee",
+        ),
+        sa.Index("ix_conversation_assignee", "assignee", "status", "opened_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -61,6 +80,10 @@ class Conversation(SQLModel, table=True):
     closed_at: datetime | None = None
     closed_by: str | None = Field(default=None, max_length=50)
     reopened: bool = False
+    # Whole seconds from opened_at, stored so stats can sort durations on an index:
+    # set with first_response_at; set with closed_at and cleared (None) on reopening.
+    first_response_seconds: int | None = None
+    close_seconds: int | None = None
 
 
 class Message(SQLModel, table=True):
@@ -72,6 +95,8 @@ class Message(SQLModel, table=True):
         sa.UniqueConstraint("slack_channel", "slack_ts", name="uq_message_slack"),
         sa.Index("ix_message_conversation", "conversation_id", "id"),
         sa.Index("ix_message_created", "created_at"),
+        sa.Index("ix_message_stats", "account", "direction", "created_at", "state"),
+        sa.Index("ix_message_replies", "slack_user", "direction", "state", "created_at", "account"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlmodel import col, select
+
 from bot.sandbox.mastodon_api import FakeMastodon
 from bot.sandbox.slack_api import EventSender, FakeSlack
+from bot.store import Conversation, Store
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 T = TypeVar("T")
@@ -144,6 +147,26 @@ class Scene:
     staff: str
     bot: BotProcess
     events: EventSender
+    database_url: str
+
+    def conversation(self, card_ts: str) -> Conversation:
+        """The bot's stored conversation for a card, read from its database."""
+        store = Store(self.database_url)
+        try:
+            with store.read() as session:
+                return session.exec(
+                    select(Conversation).where(col(Conversation.slack_ts) == card_ts)
+                ).one()
+        finally:
+            store.dispose()
+
+    def card_updates(self, card_ts: str) -> list[dict[str, Any]]:
+        """The chat.update calls the fake Slack saw for a card, oldest first."""
+        return [
+            dict(call.params)
+            for call in self.slack.calls("chat.update")
+            if call.params.get("ts") == card_ts and call.ok
+        ]
 
     def card_for(self, text: str) -> dict[str, Any]:
         """Wait for the card whose notification text contains `text`."""
@@ -202,6 +225,7 @@ def scene(
                 delivery=delivery,
             )
         )
+        database_url = database_url or f"sqlite:///{tmp_path / 'bot.db'}"
         env = {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
@@ -210,7 +234,7 @@ def scene(
             "SLACK_API_URL": slack.api_url,
             "SOCIALBRIDGE_CONFIG": str(config),
             "SOCIALBRIDGE_INSTANCE": "e2e-bot",
-            "DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'bot.db'}",
+            "DATABASE_URL": database_url,
             "ACME_MASTODON_TOKEN": mastodon.token,
         }
         bot = BotProcess(workdir=tmp_path, env=env, port=port)
@@ -225,6 +249,7 @@ def scene(
                 staff=staff,
                 bot=bot,
                 events=slack.event_sender(f"{bot.url}/slack/events", SIGNING_SECRET),
+                database_url=database_url,
             )
         finally:
             if bot.process is not None:
