@@ -236,11 +236,15 @@ def scene(
             "SOCIALBRIDGE_INSTANCE": "e2e-bot",
             "DATABASE_URL": database_url,
             "ACME_MASTODON_TOKEN": mastodon.token,
+            **(extra_env or {}),
         }
         bot = BotProcess(workdir=tmp_path, env=env, port=port)
         bot.start()
         # The first poll only marks "now" (no history import); mentions count from then.
-        eventually(lambda: bot.health()["accounts"][0]["last_ok_at"], what="the first poll")
+        eventually(
+            lambda: all(a["last_ok_at"] for a in bot.health()["accounts"]),
+            what="the first poll of every account",
+        )
         try:
             yield Scene(
                 slack=slack,
