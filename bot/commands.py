@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.catalog import duration, say
@@ -132,7 +132,7 @@ def _parse_stats(words: list[str]) -> Request:
 def since_for(period: str, now: datetime) -> datetime | None:
     """Where a period starts; None for all time. "today" starts at 00:00 UTC."""
     if period == "today":
-        return now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     span = PERIODS[period]
     return None if span is None else now - span
 

@@ -209,7 +209,11 @@ def scene(
     send_delay: float = 0.0,
     extra_slack: str = "",
     delivery: str = "",
+    extra_accounts: str = "",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Scene]:
+    """`extra_accounts`: more [[accounts]] tables (TOML) for other networks' tests, with
+    their secrets in `extra_env`."""
     with FakeSlack() as slack, FakeMastodon(rate_limit=None) as mastodon:
         staff = slack.add_user("dana", real_name="Dana Staff", display_name="Dana")
         channel = slack.add_channel("social", members=[staff])
@@ -224,6 +228,7 @@ def scene(
                 extra_slack=extra_slack,
                 delivery=delivery,
             )
+            + extra_accounts
         )
         database_url = database_url or f"sqlite:///{tmp_path / 'bot.db'}"
         env = {
