@@ -21,6 +21,7 @@ from bot.config import ConfigError, Settings
 from bot.delivery import DeliveryWorker
 from bot.handlers import actions, commands, messages, reactions
 from bot.jobs import JobPerformers
+from bot.pacing import ChannelPacer
 from bot.scheduler import Poller, build_scheduler
 from bot.slack.api import SlackApi
 from bot.sources import SOURCES, Source
@@ -104,10 +105,16 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
         owner=owner,
         settings=settings.delivery,
         gave_up=performers.gave_up,
+        pacer=ChannelPacer(per_second=settings.slack.channel_posts_per_second),
     )
     bridge.wake = worker.wake
+    # Bolt's middleware loggers copy this logger's level; at INFO they would log the whole
+    # body of every request that fails verification.
+    bolt_logger = logging.getLogger("slack_bolt.App")
+    bolt_logger.setLevel(logging.WARNING)
     bolt = App(
         client=client,
+        logger=bolt_logger,
         signing_secret=(
             settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None
         ),

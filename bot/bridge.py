@@ -35,6 +35,9 @@ from bot.store import AccountState, Conversation, Message, Store, outbox, utcnow
 
 logger = logging.getLogger(__name__)
 
+PRIORITY_FOLLOW_UP = 0
+PRIORITY_NEW_CARD = 1
+
 # Card updates wait this long, so a burst of changes becomes one chat.update.
 CARD_UPDATE_WINDOW = timedelta(seconds=0.5)
 
@@ -102,7 +105,7 @@ class Bridge:
     def _ingest_post(self, session: Session, account: str, network: str, post: Post) -> bool:
         try:
             with session.begin_nested():
-                conversation = self._conversation_for(session, account, network, post)
+                conversation, is_new = self._conversation_for(session, account, network, post)
                 message = Message(
                     conversation_id=conversation.id or 0,
                     account=account,
@@ -130,14 +133,17 @@ class Bridge:
             ordering_key=slack_key(conversation.id),
             conversation_id=conversation.id,
             message_id=message.id,
+            channel=conversation.slack_channel,
+            # When a channel is busy, threads already going come before new cards.
+            priority=PRIORITY_NEW_CARD if is_new else PRIORITY_FOLLOW_UP,
         )
         return True
 
     def _conversation_for(
         self, session: Session, account: str, network: str, post: Post
-    ) -> Conversation:
+    ) -> tuple[Conversation, bool]:
         """The conversation a post joins (it answers one of its posts, or shares its
-        network thread), or a new one."""
+        network thread), or a new one; and whether it is new."""
         conversation: Conversation | None = None
         if post.in_reply_to:
             conversation = session.exec(
@@ -153,6 +159,7 @@ class Bridge:
                 )
             ).first()
         now = utcnow()
+        is_new = conversation is None
         if conversation is None:
             conversation = Conversation(
                 account=account,
@@ -173,7 +180,7 @@ class Bridge:
                 self.request_card_update(session, conversation)
         session.add(conversation)
         session.flush()
-        return conversation
+        return conversation, is_new
 
     def request_card_update(self, session: Session, conversation: Conversation) -> None:
         """Queue a chat.update of the card unless one is already waiting: a burst of
@@ -379,6 +386,8 @@ class Bridge:
             ordering_key=slack_key(conversation.id),
             conversation_id=conversation.id,
             payload={"key": key, "values": values},
+            channel=conversation.slack_channel,
+            priority=PRIORITY_FOLLOW_UP,
         )
 
 

@@ -126,6 +126,16 @@ EN: Mapping[str, str] = {
     "sources.queue": "Queued jobs in all: {total} ({by_kind})",
     "sources.queue_empty": "No jobs are queued.",
     "sources.none": "No accounts are configured.",
+    # X (bot/sources/x.py)
+    "x.reply_not_summoned": (
+        "X only lets this account reply to people who mentioned or quoted it in the post"
+        " being answered, and @{handle}'s post did neither, so X refused the reply."
+        " Answer on x.com instead."
+    ),
+    "x.reply_duplicate": (
+        "X refused the reply because this account already posted exactly the same text."
+        " Change the wording and send it again."
+    ),
 }
 
 _CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN}

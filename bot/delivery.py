@@ -17,7 +17,8 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.config import DeliverySettings
-from bot.domain import DeliveryError
+from bot.domain import DeliveryError, RateLimited
+from bot.pacing import ChannelPacer
 from bot.store import Job, Store, outbox, utcnow
 
 logger = logging.getLogger(__name__)
@@ -58,8 +59,10 @@ class DeliveryWorker:
         gave_up: GaveUp,
         observe: Observer | None = None,
         idle_seconds: float = 5.0,
+        pacer: ChannelPacer | None = None,
     ) -> None:
         self.store = store
+        self.pacer = pacer or ChannelPacer()
         self.performers = performers
         self.owner = owner
         self.settings = settings
@@ -123,14 +126,9 @@ class DeliveryWorker:
             jobs: list[Job] = []
             timeout = self.idle_seconds
             try:
-                jobs = outbox.lease_many(
-                    self.store,
-                    owner=self.owner,
-                    lease_seconds=self.settings.lease_seconds,
-                    limit=free,
-                )
+                jobs, paced_for = self._lease_paced(free)
                 if not jobs:
-                    timeout = self._sleep_seconds(outbox.next_due(self.store))
+                    timeout = self._sleep_seconds(outbox.next_due(self.store), paced_for)
             except Exception:
                 logger.exception("outbox: database error while leasing; retrying")
             for job in jobs:
@@ -143,6 +141,24 @@ class DeliveryWorker:
                 if self._generation == generation and not self._stopping.is_set():
                     self._condition.wait(timeout)
 
+    def _lease_paced(self, limit: int) -> tuple[list[Job], float | None]:
+        """Lease up to `limit` jobs, none for a channel without room (extra jobs for a
+        channel that filled up within this batch go straight back); also how long until a
+        paused channel has room again."""
+        paused, paced_for = self.pacer.paused()
+        jobs = outbox.lease_many(
+            self.store,
+            owner=self.owner,
+            lease_seconds=self.settings.lease_seconds,
+            limit=limit,
+            paused_channels=paused,
+        )
+        runnable = [job for job in jobs if job.channel is None or self.pacer.try_take(job.channel)]
+        outbox.unlease(self.store, [job for job in jobs if job not in runnable])
+        if len(runnable) < len(jobs):
+            paced_for = self.pacer.paused()[1]
+        return runnable, paced_for
+
     def _run_in_slot(self, job: Job) -> None:
         try:
             self._run(job)
@@ -150,10 +166,13 @@ class DeliveryWorker:
             self._slots.release()
             self.wake()
 
-    def _sleep_seconds(self, due: datetime | None) -> float:
-        if due is None:
-            return self.idle_seconds
-        return min(self.idle_seconds, max(0.01, (due - utcnow()).total_seconds()))
+    def _sleep_seconds(self, due: datetime | None, paced_for: float | None) -> float:
+        waits = [self.idle_seconds]
+        if due is not None:
+            waits.append((due - utcnow()).total_seconds())
+        if paced_for is not None:
+            waits.append(paced_for)
+        return max(0.005, min(waits))
 
     def _run(self, job: Job) -> None:
         started = time.perf_counter()
@@ -186,6 +205,8 @@ class DeliveryWorker:
             self._observe(job, "failed", started)
             return
         delay = exc.retry_after
+        if isinstance(exc, RateLimited) and job.channel is not None and delay is not None:
+            self.pacer.penalize(job.channel, delay)
         if delay is None:
             delay = backoff_seconds(
                 job.attempts,

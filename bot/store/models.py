@@ -140,6 +140,10 @@ class Job(SQLModel, table=True):
     ordering_key: str = Field(max_length=100)
     conversation_id: int | None = None
     message_id: int | None = None
+    # The Slack channel a chat.postMessage job posts to: paced per channel (bot/pacing.py).
+    channel: str | None = Field(default=None, max_length=50)
+    # Lower runs first among runnable jobs: a follow-up in a known thread before a new card.
+    priority: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     payload_json: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
     state: str = Field(default="pending", max_length=20)  # pending|leased|done|failed|cancelled
     attempts: int = 0

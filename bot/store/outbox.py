@@ -8,7 +8,7 @@ which serializes leasing the same way.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,12 +34,16 @@ def enqueue(
     message_id: int | None = None,
     payload: Mapping[str, Any] | None = None,
     not_before: datetime | None = None,
+    channel: str | None = None,
+    priority: int = 0,
 ) -> Job:
     job = Job(
         kind=kind,
         ordering_key=ordering_key,
         conversation_id=conversation_id,
         message_id=message_id,
+        channel=channel,
+        priority=priority,
         payload_json=json.dumps(dict(payload or {})),
         not_before=not_before or utcnow(),
     )
@@ -59,7 +63,8 @@ def has_pending(session: Session, *, kind: str, ordering_key: str) -> bool:
 def _lease_candidates() -> sa.Select[int | None]:
     """Ids of runnable jobs: due (or their lease expired), and no unfinished job of their
     ordering key before them. Built once: SQLAlchemy then reuses its compiled form."""
-    now = sa.bindparam("now", type_=Job.__table__.c.not_before.type)  # type: ignore[attr-defined]
+    now = sa.bindparam("now", type_=JOBS.c.not_before.type)
+    paused: sa.BindParameter[str] = sa.bindparam("paused", expanding=True)
     blocked_by_earlier = (
         select(earlier.id)
         .where(
@@ -76,8 +81,13 @@ def _lease_candidates() -> sa.Select[int | None]:
     return (
         sa.select(col(Job.id))
         # The IN on the index's leading column keeps finished jobs out of the scan.
-        .where(col(Job.state).in_(ACTIVE_STATES), runnable, ~blocked_by_earlier)
-        .order_by(col(Job.not_before), col(Job.id))
+        .where(
+            col(Job.state).in_(ACTIVE_STATES),
+            runnable,
+            ~blocked_by_earlier,
+            sa.or_(col(Job.channel).is_(None), col(Job.channel).not_in(paused)),
+        )
+        .order_by(col(Job.priority), col(Job.not_before), col(Job.id))
         .limit(sa.bindparam("limit", type_=sa.Integer(), literal_execute=True))
     )
 
@@ -92,14 +102,22 @@ def lease(store: Store, *, owner: str, lease_seconds: float) -> Job | None:
     return jobs[0] if jobs else None
 
 
-def lease_many(store: Store, *, owner: str, lease_seconds: float, limit: int) -> list[Job]:
-    """Take up to `limit` runnable jobs (each the first of its ordering key) in one go.
+def lease_many(
+    store: Store,
+    *,
+    owner: str,
+    lease_seconds: float,
+    limit: int,
+    paused_channels: Sequence[str] = (),
+) -> list[Job]:
+    """Take up to `limit` runnable jobs (each the first of its ordering key) in one go,
+    leaving out jobs that post to a channel that is being paced.
 
     A read without the write lock answers "nothing to do" cheaply, which is the common
     case for a woken dispatcher; only when there is a candidate are they taken for real.
     """
     now = utcnow()
-    params = {"now": now, "limit": limit}
+    params = {"now": now, "limit": limit, "paused": list(paused_channels)}
     with store.read() as session:
         if session.execute(_CANDIDATES, {**params, "limit": 1}).first() is None:
             return []
@@ -119,6 +137,21 @@ def lease_many(store: Store, *, owner: str, lease_seconds: float, limit: int) ->
         )
         jobs = list(session.exec(select(Job).where(col(Job.id).in_(ids))))
         return sorted(jobs, key=lambda job: (job.not_before, job.id or 0))
+
+
+def unlease(store: Store, jobs: Sequence[Job]) -> None:
+    """Put leased jobs back untouched (their attempt not counted): taken in a batch but
+    their channel has no room right now."""
+    if not jobs:
+        return
+    with store.session() as session:
+        session.execute(
+            sa.update(JOBS)
+            .where(JOBS.c.id.in_([job.id for job in jobs]), JOBS.c.state == "leased")
+            .values(
+                state="pending", lease_owner=None, lease_until=None, attempts=JOBS.c.attempts - 1
+            )
+        )
 
 
 def mark_done(session: Session, job: Job) -> None:

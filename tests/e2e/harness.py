@@ -60,7 +60,7 @@ mode = "http"
 http_host = "127.0.0.1"
 http_port = {port}
 send_delay_seconds = {send_delay}
-{extra_slack}
+{extra_slack or "channel_posts_per_second = 100  # the fake Slack does not throttle"}
 
 [delivery]
 workers = 4
@@ -151,12 +151,17 @@ class Scene:
 
     def conversation(self, card_ts: str) -> Conversation:
         """The bot's stored conversation for a card, read from its database."""
+        found = self.find_conversation(card_ts)
+        assert found is not None, f"no conversation has the card {card_ts}"
+        return found
+
+    def find_conversation(self, card_ts: str) -> Conversation | None:
         store = Store(self.database_url)
         try:
             with store.read() as session:
                 return session.exec(
                     select(Conversation).where(col(Conversation.slack_ts) == card_ts)
-                ).one()
+                ).first()
         finally:
             store.dispose()
 
@@ -177,7 +182,11 @@ class Scene:
                     return message
             return None
 
-        return eventually(find, what=f"a card containing {text!r}")
+        card = eventually(find, what=f"a card containing {text!r}")
+        # The bot records the card's ts after Slack answers; wait for that too, so what a
+        # test does next (a reaction, a reply) meets a conversation that knows its card.
+        eventually(lambda: self.find_conversation(str(card["ts"])), what="the card recorded")
+        return card
 
     def reply_in_thread(
         self, card: dict[str, Any], text: str, *, user: str | None = None, typed: bool = False

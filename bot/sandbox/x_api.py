@@ -1,0 +1,481 @@
+"""`FakeX`: the X API v2 for one brand account, over real loopback HTTP.
+
+Configure the account's `server` as `fake.base_url`, its token as `fake.access_token`, its
+refresh token as `fake.refresh_token` and its client id as `fake.client_id`. The JSON follows
+https://docs.x.com: Post and User objects with `tweet.fields`/`user.fields`/`expansions`,
+`data`/`includes`/`meta` with `next_token` paging, errors as problem objects
+{"title", "detail", "type", "status"} (400s list the bad parameters under "errors"),
+x-rate-limit-limit/-remaining/-reset (epoch seconds) on every limited route, and 429 with no
+Retry-After (X sends none). Routes:
+
+- GET /2/users/me, GET /2/users/:id/mentions, GET /2/users/:id/tweets, GET /2/tweets/:id
+- POST /2/tweets, with the self-serve reply rule: a reply is refused with 403 unless the Post
+  answered mentions or quotes the brand (https://docs.x.com/x-api/posts/manage-tweets/integrate)
+  and a Post identical to one of the brand's is refused as duplicate content
+- POST /2/oauth2/token (grant_type=refresh_token; public or confidential client); the refresh
+  token rotates on every use
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+
+from twitter_text import parse_tweet  # type: ignore[import-untyped]
+
+from bot.sandbox.faults import Fault
+from bot.sandbox.http import LoopbackServer, Request, Response
+from bot.sandbox.x_params import (
+    EXPANSIONS,
+    INVALID_REQUEST,
+    TWEET_FIELDS,
+    USER_FIELDS,
+    XError,
+    basic_auth,
+    encode_token,
+    field_list,
+    id_param,
+    int_param,
+    problem,
+    time_param,
+    token_param,
+)
+from bot.sandbox.x_world import Json, UserRef, XWorld
+
+__all__ = ["DEFAULT_RATE_LIMITS", "FakeX"]
+
+# Per user and 15-minute window: https://docs.x.com/x-api/fundamentals/rate-limits
+DEFAULT_RATE_LIMITS: Mapping[str, int] = {
+    "GET /2/users/me": 75,
+    "GET /2/users/:id/mentions": 300,
+    "GET /2/users/:id/tweets": 900,
+    "GET /2/tweets/:id": 900,
+    "POST /2/tweets": 100,
+}
+WINDOW_SECONDS = 900
+MENTIONS_CAP = 800  # the mention timeline serves the 800 newest
+TIMELINE_CAP = 3200
+NOT_SUMMONED = (
+    "Reply to this conversation is not allowed because you have not been mentioned or "
+    "otherwise engaged by the author of the post you are replying to."
+)
+DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+NOT_VISIBLE = "You attempted to reply to a Tweet that is deleted or not visible to you."
+
+Handler = Callable[..., Response]
+
+
+class FakeX(LoopbackServer):
+    """The brand's X account, its customers and their Posts; one user token pair."""
+
+    def __init__(
+        self,
+        *,
+        brand_username: str = "acme",
+        brand_name: str = "ACME",
+        access_token: str = "sandbox-x-access-token",
+        refresh_token: str = "sandbox-x-refresh-token",
+        client_id: str = "sandbox-x-client-id",
+        client_secret: str | None = None,
+        token_lifetime: float = 7200.0,
+        restrict_replies: bool = True,
+        reject_duplicates: bool = True,
+        rate_limits: Mapping[str, int] | None = DEFAULT_RATE_LIMITS,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(host=host, port=port)
+        self.world = XWorld(brand_username=brand_username, brand_name=brand_name, lock=self._lock)
+        self.brand = self.world.brand
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_lifetime = token_lifetime
+        self.restrict_replies = restrict_replies
+        self.reject_duplicates = reject_duplicates
+        self.rate_limits = dict(rate_limits) if rate_limits is not None else None
+        self.refreshes = 0
+        self._access: dict[str, float | None] = {access_token: None}  # token -> expires at
+        self._refresh = refresh_token
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._routes_table: list[tuple[str, re.Pattern[str], str, Handler]] = []
+
+    # --- setting the scene -------------------------------------------------------------
+
+    @property
+    def access_token(self) -> str:
+        """The newest valid access token."""
+        with self._lock:
+            return list(self._access)[-1]
+
+    @property
+    def refresh_token(self) -> str:
+        with self._lock:
+            return self._refresh
+
+    def add_user(self, username: str, name: str | None = None) -> Json:
+        return dict(self.world.add_user(username, name))
+
+    def customer_tweets(
+        self,
+        user: UserRef,
+        text: str,
+        *,
+        in_reply_to: str | None = None,
+        quote: str | None = None,
+        mention_brand: bool = True,
+        summons: bool | None = None,
+        at: float | None = None,
+        note: str | None = None,
+    ) -> Json:
+        """A customer posts `text`; "@brand " is put in front unless already there.
+        `summons=False` makes X refuse the brand's replies to it (as when the brand only
+        appears in an inherited reply prefix); `at` backdates it (its id too)."""
+        with self._lock:
+            author = self.world.user(user)
+            brand = self.brand["username"]
+            named = re.search(rf"(?<![\w@])@{re.escape(brand)}\b", text, re.IGNORECASE)
+            if mention_brand and not named:
+                text = f"@{brand} {text}"
+            tweet = self.world.create(
+                author,
+                text,
+                in_reply_to=in_reply_to,
+                quote=quote,
+                summons=summons,
+                at=at,
+                note=note,
+            )
+            self.notify_changed()
+            return self.world.public(tweet)
+
+    def inject_mention(self, payload: Json) -> None:
+        """A mention served exactly as given (for malformed-payload tests); needs an "id"."""
+        with self._lock:
+            self.world.raw_mentions.append(dict(payload))
+
+    def expire_access_tokens(self) -> None:
+        """Every access token given so far stops working, as after its two hours."""
+        with self._lock:
+            for token in self._access:
+                self._access[token] = 0.0
+
+    def revoke_refresh_token(self) -> None:
+        with self._lock:
+            self._refresh = "revoked-" + secrets.token_hex(8)
+
+    # --- looking at the result ---------------------------------------------------------
+
+    def brand_tweets(self) -> list[Json]:
+        """The brand's Posts, oldest first, text as stored (t.co links, reply prefix)."""
+        with self._lock:
+            mine = [t for t in self.world.tweets.values() if t["author_id"] == self.brand["id"]]
+            return [self.world.public(t) for t in sorted(mine, key=lambda t: int(t["id"]))]
+
+    def replies_to(self, tweet_id: str) -> list[Json]:
+        with self._lock:
+            return [
+                self.world.public(t)
+                for t in self.world.tweets.values()
+                if any(
+                    r["type"] == "replied_to" and r["id"] == tweet_id
+                    for r in t.get("referenced_tweets", [])
+                )
+            ]
+
+    def tweet(self, tweet_id: str) -> Json | None:
+        with self._lock:
+            found = self.world.tweets.get(tweet_id)
+            return None if found is None else self.world.public(found)
+
+    def calls(self, route: str) -> list[Any]:
+        """Recorded requests to a route, e.g. "POST /2/tweets"."""
+        return self.requests(route)
+
+    # --- the HTTP side -----------------------------------------------------------------
+
+    def route_names(self, request: Request) -> tuple[str, ...]:
+        for _, pattern, template, _handler in self._routes():
+            if pattern.fullmatch(request.path):
+                return (f"{request.method} {template}", template, request.path)
+        return (f"{request.method} {request.path}", request.path)
+
+    def dispatch(self, request: Request) -> Response:
+        for method, pattern, template, handler in self._routes():
+            match = pattern.fullmatch(request.path)
+            if not match or method != request.method:
+                continue
+            route = f"{method} {template}"
+            try:
+                if template != "/2/oauth2/token":
+                    self._authenticate(request)
+                    self._count(route)
+                with self._lock:
+                    return handler(request, *match.groups())
+            except XError as exc:
+                headers = self._limit_headers(route, exhausted=exc.status == 429)
+                return Response.of_json(exc.body, exc.status, headers)
+        return Response.of_json(problem(404, "Not Found Error", "Not found").body, 404)
+
+    def fault_response(self, fault: Fault, request: Request) -> Response:
+        status = fault.status
+        headers = list(fault.headers.items())
+        if status == 429:
+            reset = math.ceil(time.time() + (fault.retry_after or 1.0))
+            route = self.route_names(request)[0]
+            limit = (self.rate_limits or {}).get(route, 300)
+            headers += [
+                ("x-rate-limit-limit", str(limit)),
+                ("x-rate-limit-remaining", "0"),
+                ("x-rate-limit-reset", str(reset)),
+            ]
+        if fault.body is not None:
+            content_type = fault.content_type or "text/plain; charset=utf-8"
+            return Response.of_text(fault.body, status, content_type, headers)
+        title = _phrase(status)
+        return Response.of_json(problem(status, title, fault.error or title).body, status, headers)
+
+    def decorate(self, request: Request, response: Response) -> None:
+        if any(name.lower() == "x-rate-limit-limit" for name, _ in response.headers):
+            return
+        response.headers += self._limit_headers(self.route_names(request)[0])
+
+    # --- endpoints ---------------------------------------------------------------------
+
+    def _routes(self) -> list[tuple[str, re.Pattern[str], str, Handler]]:
+        if not self._routes_table:
+            table: list[tuple[str, str, Handler]] = [
+                ("GET", "/2/users/me", self._users_me),
+                ("GET", "/2/users/:id/mentions", self._mentions),
+                ("GET", "/2/users/:id/tweets", self._user_tweets),
+                ("GET", "/2/tweets/:id", self._get_tweet),
+                ("POST", "/2/tweets", self._post_tweet),
+                ("POST", "/2/oauth2/token", self._token),
+            ]
+            self._routes_table = [
+                (method, re.compile(template.replace(":id", "([^/]+)")), template, handler)
+                for method, template, handler in table
+            ]
+        return self._routes_table
+
+    def _users_me(self, req: Request) -> Response:
+        fields = field_list(req, "user.fields", USER_FIELDS)
+        return Response.of_json({"data": _user_view(self.brand, fields)})
+
+    def _mentions(self, req: Request, user_id: str) -> Response:
+        user = self._user_by_id(user_id)
+        mentioning = [t for t in self.world.tweets.values() if self.world.mentions_user(t, user)]
+        return self._timeline(req, mentioning, cap=MENTIONS_CAP, raw=self.world.raw_mentions)
+
+    def _user_tweets(self, req: Request, user_id: str) -> Response:
+        user = self._user_by_id(user_id)
+        excluded = set(str(req.get("exclude") or "").split(",")) - {""}
+        own = [
+            t
+            for t in self.world.tweets.values()
+            if t["author_id"] == user["id"]
+            and not ("replies" in excluded and "in_reply_to_user_id" in t)
+        ]
+        return self._timeline(req, own, cap=TIMELINE_CAP)
+
+    def _get_tweet(self, req: Request, tweet_id: str) -> Response:
+        tweet = self.world.tweets.get(tweet_id)
+        if tweet is None:
+            detail = f"Could not find tweet with id: [{tweet_id}]."
+            raise problem(404, "Not Found Error", detail)
+        fields = field_list(req, "tweet.fields", TWEET_FIELDS)
+        return Response.of_json({"data": self.world.rendered(tweet, fields)})
+
+    def _post_tweet(self, req: Request) -> Response:
+        body: Json = req.json if isinstance(req.json, dict) else {}
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise problem(400, "Invalid Request", "text: must not be empty", INVALID_REQUEST)
+        if int(parse_tweet(text).weightedLength) > 280:
+            raise problem(400, "Invalid Request", "Text is too long.", INVALID_REQUEST)
+        reply = body.get("reply") or {}
+        target_id = str(reply.get("in_reply_to_tweet_id") or "") or None
+        target = self.world.tweets.get(target_id) if target_id else None
+        if target_id and target is None:
+            raise problem(403, "Forbidden", NOT_VISIBLE)
+        if (
+            target is not None
+            and self.restrict_replies
+            and target["author_id"] != self.brand["id"]
+            and not target["_summons"]
+        ):
+            raise problem(403, "Forbidden", NOT_SUMMONED)
+        if self.reject_duplicates and any(
+            t["author_id"] == self.brand["id"] and t.get("_typed") == text
+            for t in self.world.tweets.values()
+        ):
+            raise problem(403, "Forbidden", DUPLICATE)
+        stored = text
+        if target is not None and target["author_id"] != self.brand["id"]:
+            # X puts the @name of the person answered in front of a reply by itself.
+            answered = self.world.users[target["author_id"]]["username"]
+            if not text.lower().startswith(f"@{answered.lower()}"):
+                stored = f"@{answered} {text}"
+        tweet = self.world.create(self.brand, stored, in_reply_to=target_id)
+        tweet["_typed"] = text
+        data = {
+            "id": tweet["id"],
+            "text": tweet["text"],
+            "edit_history_tweet_ids": tweet["edit_history_tweet_ids"],
+        }
+        return Response.of_json({"data": data}, 201)
+
+    def _token(self, req: Request) -> Response:
+        form = {k: v[0] for k, v in req.form.items()}
+        if self.client_secret is not None:
+            if basic_auth(req) != (self.client_id, self.client_secret):
+                raise XError(
+                    401,
+                    {
+                        "error": "unauthorized_client",
+                        "error_description": "Missing valid authorization header",
+                    },
+                )
+        elif form.get("client_id") != self.client_id:
+            raise XError(
+                400,
+                {
+                    "error": "invalid_request",
+                    "error_description": "Missing required parameter [client_id].",
+                },
+            )
+        if form.get("grant_type") != "refresh_token":
+            raise XError(
+                400,
+                {"error": "unsupported_grant_type", "error_description": "Grant type unknown."},
+            )
+        if form.get("refresh_token") != self._refresh:
+            raise XError(
+                400,
+                {
+                    "error": "invalid_request",
+                    "error_description": "Value passed for the token was invalid.",
+                },
+            )
+        access = "x-access-" + secrets.token_urlsafe(24)
+        self._refresh = "x-refresh-" + secrets.token_urlsafe(24)
+        self._access[access] = time.time() + self.token_lifetime
+        self.refreshes += 1
+        return Response.of_json(
+            {
+                "token_type": "bearer",
+                "expires_in": int(self.token_lifetime),
+                "access_token": access,
+                "scope": "tweet.read tweet.write users.read offline.access",
+                "refresh_token": self._refresh,
+            }
+        )
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _timeline(
+        self, req: Request, items: list[Json], *, cap: int, raw: list[Json] | None = None
+    ) -> Response:
+        """X's id paging: newest first, since_id/until_id/start_time/end_time filters,
+        max_results 5..100 (default 10), next_token while more remain."""
+        size = int_param(req, "max_results", default=10, low=5, high=100)
+        since, until = id_param(req, "since_id"), id_param(req, "until_id")
+        start, end = time_param(req, "start_time"), time_param(req, "end_time")
+        before = token_param(req)
+        fields = field_list(req, "tweet.fields", TWEET_FIELDS)
+        user_fields = field_list(req, "user.fields", USER_FIELDS)
+        expansions = field_list(req, "expansions", EXPANSIONS)
+        pool: list[Json] = sorted(items + (raw or []), key=lambda t: int(t["id"]), reverse=True)
+        chosen = [
+            t
+            for t in pool[:cap]
+            if (since is None or int(t["id"]) > since)
+            and (until is None or int(t["id"]) < until)
+            and (before is None or int(t["id"]) < before)
+            and (start is None or _created(t) >= start)
+            and (end is None or _created(t) <= end)
+        ]
+        page = chosen[:size]
+        data = [t if raw and t in raw else self.world.rendered(t, fields) for t in page]
+        body: Json = {}
+        meta: Json = {"result_count": len(data)}
+        if data:
+            body["data"] = data
+            meta["newest_id"], meta["oldest_id"] = str(page[0]["id"]), str(page[-1]["id"])
+            if "author_id" in expansions:
+                authors = {str(t.get("author_id")) for t in page}
+                users = [self.world.users[a] for a in sorted(authors) if a in self.world.users]
+                body["includes"] = {"users": [_user_view(u, user_fields) for u in users]}
+        if len(chosen) > size:
+            meta["next_token"] = encode_token(int(page[-1]["id"]))
+        body["meta"] = meta
+        return Response.of_json(body)
+
+    def _user_by_id(self, user_id: str) -> Json:
+        found = self.world.users.get(user_id)
+        if found is None:
+            raise problem(404, "Not Found Error", f"Could not find user with id: [{user_id}].")
+        return found
+
+    def _authenticate(self, request: Request) -> None:
+        token = request.bearer_token()
+        with self._lock:
+            known = token is not None and token in self._access
+            expires = self._access.get(token or "")
+        if not known or (expires is not None and expires <= time.time()):
+            raise problem(401, "Unauthorized", "Unauthorized")
+
+    def _count(self, route: str) -> None:
+        if self.rate_limits is None or route not in self.rate_limits:
+            return
+        with self._lock:
+            now = time.time()
+            start = now - now % WINDOW_SECONDS
+            window_start, used = self._windows.get(route, (start, 0))
+            used = used + 1 if window_start == start else 1
+            self._windows[route] = (start, used)
+        if used > self.rate_limits[route]:
+            raise problem(429, "Too Many Requests", "Too Many Requests")
+
+    def _limit_headers(self, route: str, *, exhausted: bool = False) -> list[tuple[str, str]]:
+        if self.rate_limits is None or route not in self.rate_limits:
+            return []
+        limit = self.rate_limits[route]
+        now = time.time()
+        start = now - now % WINDOW_SECONDS
+        with self._lock:
+            window_start, used = self._windows.get(route, (start, 0))
+        used = used if window_start == start else 0
+        remaining = 0 if exhausted else max(0, limit - used)
+        return [
+            ("x-rate-limit-limit", str(limit)),
+            ("x-rate-limit-remaining", str(remaining)),
+            ("x-rate-limit-reset", str(int(start + WINDOW_SECONDS))),
+        ]
+
+
+def _user_view(user: Json, fields: set[str]) -> Json:
+    view: Json = {"id": user["id"], "name": user["name"], "username": user["username"]}
+    for name in sorted(fields):
+        if name in user:
+            view[name] = user[name]
+    return view
+
+
+def _created(tweet: Json) -> float:
+    try:
+        return datetime.fromisoformat(str(tweet["created_at"]).replace("Z", "+00:00")).timestamp()
+    except (KeyError, ValueError):
+        return 0.0
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
