@@ -21,6 +21,7 @@ from bot.config import ConfigError, Settings
 from bot.delivery import DeliveryWorker
 from bot.handlers import actions, commands, messages, reactions
 from bot.jobs import JobPerformers
+from bot.metrics import Metrics
 from bot.pacing import ChannelPacer
 from bot.scheduler import Poller, build_scheduler
 from bot.slack.api import SlackApi
@@ -83,6 +84,7 @@ class Runtime:
     poller: Poller
     bolt: App
     owner: str
+    metrics: Metrics
 
 
 def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
@@ -98,7 +100,8 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
     bridge = Bridge(
         store, settings=settings, sources=sources, slack=slack, channels=channels, wake=wake.set
     )
-    performers = JobPerformers(bridge)
+    metrics = Metrics(lambda: _state_for_metrics(store))
+    performers = JobPerformers(bridge, on_reply_sent=metrics.reply_sent)
     worker = DeliveryWorker(
         store,
         performers.by_kind(),
@@ -106,6 +109,7 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
         settings=settings.delivery,
         gave_up=performers.gave_up,
         pacer=ChannelPacer(per_second=settings.slack.channel_posts_per_second),
+        observe=metrics.job_finished,
     )
     bridge.wake = worker.wake
     # Bolt's middleware loggers copy this logger's level; at INFO they would log the whole
@@ -134,8 +138,15 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
             user_name=slack.user_name,
         ),
     )
-    poller = Poller(store, bridge, sources, owner=owner)
-    return Runtime(settings, store, slack, sources, bridge, worker, poller, bolt, owner)
+    poller = Poller(store, bridge, sources, owner=owner, on_poll=metrics.polled)
+    return Runtime(settings, store, slack, sources, bridge, worker, poller, bolt, owner, metrics)
+
+
+def _state_for_metrics(store: Store) -> tuple[dict[str, int], dict[str, int]]:
+    with store.read() as session:
+        queue = outbox.queue_depth(session)
+    failing = {s.account: s.consecutive_failures for s in account_store.all_states(store)}
+    return queue, failing
 
 
 def health(runtime: Runtime) -> tuple[bool, dict[str, Any]]:
@@ -183,7 +194,7 @@ def run(settings: Settings, *, stop: threading.Event) -> None:
         make_wsgi_app(
             slack=slack_wsgi,
             health=lambda: health(runtime),
-            metrics=lambda: b"",
+            metrics=runtime.metrics.render,
         ),
         host=settings.slack.http_host,
         port=settings.slack.http_port,

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from bot import triage
 from bot.config import Settings
-from bot.domain import FetchResult, Post, ReplyTarget, Visibility
+from bot.domain import DeliveryError, FetchResult, Post, ReplyTarget, Visibility
 from bot.jobkinds import (
     NOTICE,
     POST_INBOUND,
@@ -249,6 +249,7 @@ class Bridge:
             if conversation is None:
                 return ReplyOutcome.NOT_A_CONVERSATION
             refusal = self._refusal(session, conversation, plain)
+        refusal = self._not_allowed(reply) or refusal
         with self.store.session() as session:
             try:
                 with session.begin_nested():
@@ -362,6 +363,21 @@ class Bridge:
                 )
         except sa.exc.IntegrityError:
             pass  # the original arrived meanwhile; its delete is handled by a redelivery
+
+    def _not_allowed(self, reply: SlackReply) -> tuple[str, dict[str, object]] | None:
+        """Only people in the mapped channel (and in the allow-list, if one is set) speak
+        for the company in public (invariant 4)."""
+        slack = self.settings.slack
+        allowed = not slack.allowed_users or reply.user in slack.allowed_users
+        try:
+            if allowed and slack.allowed_usergroup:
+                allowed = reply.user in self.slack.usergroup_members(slack.allowed_usergroup)
+            if allowed and self.slack.is_channel_member(reply.channel, reply.user):
+                return None
+        except DeliveryError as exc:  # cannot tell: refuse, and say so
+            return ("reply.not_verified", {"reason": exc.reason})
+        allow_list = " on the allow-list" if slack.allowed_users or slack.allowed_usergroup else ""
+        return ("reply.not_allowed", {"allow_list": allow_list})
 
     def _refusal(
         self, session: Session, conversation: Conversation, plain: str

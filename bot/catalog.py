@@ -45,6 +45,9 @@ EN: Mapping[str, str] = {
     "reply.not_allowed": (
         ":no_entry: Not sent: only members of this channel{allow_list} can reply publicly."
     ),
+    "reply.not_verified": (
+        ":warning: Not sent: Slack did not say who may reply ({reason}). Send it again in a minute."
+    ),
     "reply.empty": ":no_entry: Not sent: the reply is empty once formatting is removed.",
     # durations
     "duration.seconds": "{n} s",

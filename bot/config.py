@@ -59,6 +59,7 @@ class SlackSettings:
     close_reactions: tuple[str, ...] = ("white_check_mark",)
     sent_reaction: str = "outbox_tray"
     allowed_users: tuple[str, ...] = ()
+    allowed_usergroup: str = ""
     channel_posts_per_second: int = 1
 
 
@@ -127,6 +128,7 @@ _SLACK_TYPES: dict[str, type] = {
     "close_reactions": list,
     "sent_reaction": str,
     "allowed_users": list,
+    "allowed_usergroup": str,
     "channel_posts_per_second": int,
 }
 _DELIVERY_TYPES: dict[str, type] = {

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -26,7 +25,8 @@ logger = logging.getLogger(__name__)
 Record = Callable[[Session], None]
 Performer = Callable[[Job], Record | None]
 GaveUp = Callable[[Session, Job, str], None]
-Observer = Callable[[Job, str, float], None]  # job, outcome ("done"|"retry"|"failed"), seconds
+# job, outcome ("done" | "retry" | "failed"), the error's reason when it failed
+Observer = Callable[[Job, str, str | None], None]
 
 # Kinds that must never be dropped for a passing failure: a mention that never reaches
 # Slack is lost for good. They retry (with capped backoff) until a permanent error.
@@ -175,26 +175,25 @@ class DeliveryWorker:
         return max(0.005, min(waits))
 
     def _run(self, job: Job) -> None:
-        started = time.perf_counter()
         performer = self.performers.get(job.kind)
         try:
             if performer is None:
                 raise DeliveryError(f"unknown job kind {job.kind!r}", permanent=True)
             record = performer(job)
         except DeliveryError as exc:
-            self._failed(job, exc, started)
+            self._failed(job, exc)
             return
         except Exception as exc:  # a bug: keep the job and the worker, record what happened
             logger.exception("job %s (%s) crashed", job.id, job.kind)
-            self._failed(job, DeliveryError(f"internal error ({type(exc).__name__})"), started)
+            self._failed(job, DeliveryError(f"internal error ({type(exc).__name__})"))
             return
         with self.store.session() as session:
             if record is not None:
                 record(session)
             outbox.mark_done(session, job)
-        self._observe(job, "done", started)
+        self._observe(job, "done", None)
 
-    def _failed(self, job: Job, exc: DeliveryError, started: float) -> None:
+    def _failed(self, job: Job, exc: DeliveryError) -> None:
         persistent = job.kind in PERSISTENT_KINDS
         if exc.permanent or (not persistent and job.attempts >= self.settings.max_attempts):
             logger.warning("job %s (%s) failed for good: %s", job.id, job.kind, exc.reason)
@@ -202,7 +201,7 @@ class DeliveryWorker:
                 outbox.mark_failed(session, job, error=exc.reason)
                 self.gave_up(session, job, exc.reason)
             self.wake()
-            self._observe(job, "failed", started)
+            self._observe(job, "failed", exc.reason)
             return
         delay = exc.retry_after
         if isinstance(exc, RateLimited) and job.channel is not None and delay is not None:
@@ -222,8 +221,8 @@ class DeliveryWorker:
             delay,
         )
         outbox.retry_later(self.store, job, error=exc.reason, delay_seconds=delay)
-        self._observe(job, "retry", started)
+        self._observe(job, "retry", exc.reason)
 
-    def _observe(self, job: Job, outcome: str, started: float) -> None:
+    def _observe(self, job: Job, outcome: str, error: str | None) -> None:
         if self.observe is not None:
-            self.observe(job, outcome, time.perf_counter() - started)
+            self.observe(job, outcome, error)

@@ -37,8 +37,11 @@ Performer = Callable[[Job], Record | None]
 class JobPerformers:
     """The handlers the DeliveryWorker dispatches to, by job kind."""
 
-    def __init__(self, bridge: Bridge) -> None:
+    def __init__(
+        self, bridge: Bridge, *, on_reply_sent: Callable[[str], None] = lambda account: None
+    ) -> None:
         self.bridge = bridge
+        self.on_reply_sent = on_reply_sent
         self.store = bridge.store
         self.slack = bridge.slack
 
@@ -169,6 +172,7 @@ class JobPerformers:
         if sent is None:
             sent = source.reply(to=target, text=text, key=key)
         reply = sent
+        self.on_reply_sent(conversation.account)
 
         def record(session: Session) -> None:
             stored = session.get_one(Message, message.id)

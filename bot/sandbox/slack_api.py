@@ -71,6 +71,7 @@ class FakeSlack(LoopbackServer):
         self.bot_name = bot_name
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
+        self.usergroups: dict[str, list[str]] = {}  # id -> member user ids
         self.rate_limited_count = 0
         self._last_ts_us = 0
         self._ids = itertools.count(1)
@@ -149,6 +150,12 @@ class FakeSlack(LoopbackServer):
                 is_archived=is_archived,
             )
             return channel_id
+
+    def add_usergroup(self, group_id: str, members: Iterable[str]) -> str:
+        """A user group (e.g. "S0SUPPORT") for usergroups.users.list."""
+        with self._lock:
+            self.usergroups[group_id] = list(members)
+            return group_id
 
     def add_member(self, channel: str, user: str) -> None:
         with self._lock:

@@ -202,6 +202,14 @@ def conversations_members(fake: FakeSlack, req: Request) -> Json:
     return {"members": members, "response_metadata": {"next_cursor": cursor}}
 
 
+def usergroups_users_list(fake: FakeSlack, req: Request) -> Json:
+    """https://api.slack.com/methods/usergroups.users.list"""
+    group = str(req.get("usergroup") or "")
+    if group not in fake.usergroups:
+        raise SlackError("no_such_subteam")
+    return {"users": list(fake.usergroups[group])}
+
+
 def conversations_list(fake: FakeSlack, req: Request) -> Json:
     types = set(str(req.get("types") or "public_channel").replace(" ", "").split(","))
     exclude_archived = truthy(req.get("exclude_archived"))
@@ -313,6 +321,7 @@ METHODS: dict[str, Method] = {
     "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "views.publish": views_publish,
+    "usergroups.users.list": usergroups_users_list,
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 import urllib.error
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,9 @@ from slack_sdk.errors import SlackApiError
 from bot.domain import DeliveryError, RateLimited, UnknownOutcome
 
 METADATA_EVENT_TYPE = "socialbridge_message"
+# Who may reply publicly is checked on every reply; a minute-old member list is fresh enough
+# and keeps a busy thread from costing one conversations.members call per message.
+MEMBERSHIP_CACHE_SECONDS = 60.0
 
 # https://api.slack.com/methods/chat.postMessage#errors (and the same lists for the others):
 # errors that the same request will hit again; everything else is worth a retry.
@@ -65,6 +68,7 @@ class SlackApi:
         self._user_cache_seconds = user_cache_seconds
         self._users: dict[str, tuple[float, SlackUser]] = {}
         self._users_lock = threading.Lock()
+        self._memberships: dict[tuple[str, str], tuple[float, set[str]]] = {}
 
     def post(
         self,
@@ -192,6 +196,30 @@ class SlackApi:
                 self._users.clear()
             self._users[user_id] = (now, user)
         return user
+
+    def is_channel_member(self, channel: str, user: str) -> bool:
+        """Whether `user` is in `channel` now (members cached for a minute)."""
+        return user in self._cached(("channel", channel), lambda: self.channel_members(channel))
+
+    def usergroup_members(self, group: str) -> set[str]:
+        """https://api.slack.com/methods/usergroups.users.list (cached for a minute)."""
+
+        def fetch() -> set[str]:
+            users = self._call("usergroups.users.list", {"usergroup": group}).get("users")
+            return {str(u) for u in users or []}
+
+        return self._cached(("usergroup", group), fetch)
+
+    def _cached(self, key: tuple[str, str], fetch: Callable[[], set[str]]) -> set[str]:
+        now = time.monotonic()
+        with self._users_lock:
+            hit = self._memberships.get(key)
+            if hit and now - hit[0] < MEMBERSHIP_CACHE_SECONDS:
+                return hit[1]
+        members = fetch()
+        with self._users_lock:
+            self._memberships[key] = (now, members)
+        return members
 
     def auth_test(self) -> Mapping[str, Any]:
         return self._call("auth.test", {})

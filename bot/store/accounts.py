@@ -62,12 +62,12 @@ def record_failure(store: Store, account: str, *, error: str, retry_in: float) -
 
 
 def get(store: Store, account: str) -> AccountState:
-    with store.session() as session:
+    with store.read() as session:
         return session.get(AccountState, account) or AccountState(account=account)
 
 
 def all_states(store: Store) -> list[AccountState]:
-    with store.session() as session:
+    with store.read() as session:
         return list(session.exec(select(AccountState).order_by(col(AccountState.account))))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -173,3 +174,19 @@ def test_slack_429_and_mastodon_500_are_retried_until_delivered(world: Scene) ->
     replies = eventually(lambda: world.statuses_replying_to(str(status["id"])), what="reply")
     assert len(replies) == 1
     assert [c.status for c in world.mastodon.calls("POST /api/v1/statuses")][-3:] == [500, 500, 200]
+
+
+def test_metrics_count_mentions_replies_and_show_the_queue(world: Scene) -> None:
+    status, card = _conversation(world, "mia", "metrics please")
+    world.reply_in_thread(card, "Here you are")
+    eventually(lambda: world.statuses_replying_to(str(status["id"])), what="the reply")
+
+    def scrape() -> str | None:
+        with urllib.request.urlopen(f"{world.bot.url}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        return text if 'socialbridge_replies_sent_total{account="acme-mastodon"}' in text else None
+
+    text = eventually(scrape, what="the reply counted in /metrics")
+    assert 'socialbridge_mentions_ingested_total{account="acme-mastodon"}' in text
+    assert "socialbridge_queue_depth" in text
+    assert 'socialbridge_delivery_latency_seconds_bucket{kind="send_reply"' in text
