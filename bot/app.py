@@ -123,7 +123,9 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
             settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None
         ),
         token_verification_enabled=False,  # `check` does auth.test; start-up should not hang
-        process_before_response=False,
+        # Store first, then answer Slack: a process that dies after the 200 would lose the
+        # event for good, while a request left unanswered is redelivered by Slack.
+        process_before_response=True,
     )
     messages.register(bolt, bridge)
     reactions.register(bolt, bridge)
@@ -189,6 +191,11 @@ def run(settings: Settings, *, stop: threading.Event) -> None:
     if settings.slack.mode == "socket" and settings.slack_app_token is None:
         raise ConfigError('SLACK_APP_TOKEN is not set; [slack] mode = "socket" needs it')
     runtime = build_runtime(settings)
+    if os.environ.get("SOCIALBRIDGE_INSTANCE"):
+        # A named instance that starts is the same instance restarting: whatever it held
+        # when it stopped (or crashed) is not being worked on, so take it back at once
+        # instead of waiting for the leases to expire. The next attempt reconciles first.
+        outbox.release(runtime.store, owner=runtime.owner)
     slack_wsgi = SlackRequestHandler(runtime.bolt) if settings.slack.mode == "http" else None
     server = HttpServer(
         make_wsgi_app(

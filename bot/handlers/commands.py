@@ -23,9 +23,18 @@ Answer = Callable[[str, str, str], CommandAnswer]  # (text, user id, channel id)
 
 
 def register(app: App, *, command_name: str, answer: Answer) -> None:
-    @app.command(command_name)
-    def on_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        handle_command(command, ack=ack, respond=respond, answer=answer, command_name=command_name)
+    # The app runs listeners before it answers Slack (so a stored reply is never lost to a
+    # crash after the ack); the command is the exception: it acks at once and computes its
+    # answer in a lazy listener (https://slack.dev/bolt-python/concepts/lazy-listeners).
+    def acknowledge(ack: Ack) -> None:
+        ack()
+
+    def answer_later(command: dict[str, Any], respond: Respond) -> None:
+        handle_command(
+            command, ack=lambda: None, respond=respond, answer=answer, command_name=command_name
+        )
+
+    app.command(command_name)(ack=acknowledge, lazy=[answer_later])
 
 
 def handle_command(
