@@ -140,7 +140,14 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
             user_name=slack.user_name,
         ),
     )
-    poller = Poller(store, bridge, sources, owner=owner, on_poll=metrics.polled)
+    poller = Poller(
+        store,
+        bridge,
+        sources,
+        owner=owner,
+        lease_seconds=settings.delivery.lease_seconds,
+        on_poll=metrics.polled,
+    )
     return Runtime(settings, store, slack, sources, bridge, worker, poller, bolt, owner, metrics)
 
 

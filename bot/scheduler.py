@@ -31,9 +31,11 @@ class Poller:
         sources: Mapping[str, Source],
         *,
         owner: str,
+        lease_seconds: float = 60.0,
         on_poll: Callable[[str, int, str | None], None] | None = None,
     ) -> None:
         self.store = store
+        self.lease_seconds = lease_seconds
         self.bridge = bridge
         self.sources = sources
         self.owner = owner
@@ -42,7 +44,11 @@ class Poller:
     def poll(self, account: AccountSettings) -> int:
         """Fetch and ingest once; returns the number of new posts (0 when skipped)."""
         if not account_store.try_lease(
-            self.store, account.name, owner=self.owner, seconds=max(60.0, 3 * account.poll_seconds)
+            self.store,
+            account.name,
+            owner=self.owner,
+            # Renewed at every poll; an instance that stops polling loses it after this.
+            seconds=max(self.lease_seconds, 3 * account.poll_seconds),
         ):
             return 0
         state = account_store.get(self.store, account.name)

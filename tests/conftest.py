@@ -11,7 +11,8 @@ from tests.dburls import BACKENDS, database_url, postgres_base_url
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", BACKENDS)
+        only = metafunc.definition.get_closest_marker("postgresql_only")
+        metafunc.parametrize("backend", ["postgresql"] if only else BACKENDS)
 
 
 @pytest.fixture

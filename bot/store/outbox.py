@@ -136,7 +136,7 @@ def lease_many(
             )
         )
         jobs = list(session.exec(select(Job).where(col(Job.id).in_(ids))))
-        return sorted(jobs, key=lambda job: (job.not_before, job.id or 0))
+        return sorted(jobs, key=lambda job: (job.priority, job.not_before, job.id or 0))
 
 
 def unlease(store: Store, jobs: Sequence[Job]) -> None:
