@@ -38,7 +38,8 @@ def _poll_holder(world: Scene) -> str | None:
 @pytest.mark.postgresql_only  # several instances coordinate through PostgreSQL (README)
 def test_two_instances_share_the_work_exactly_once_and_take_over_polling(
     tmp_path: Path, db_url: str
-) -> None:    with scene(tmp_path, database_url=db_url) as world:
+) -> None:
+    with scene(tmp_path, database_url=db_url) as world:
         second = _second_instance(world, tmp_path)
         try:
             urls = [world.bot.url, second.url]
