@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import urllib.request
 from pathlib import Path
+from typing import Any
 
 from bot.sandbox.mastodon_api import FakeMastodon
-from tests.e2e.harness import eventually, scene
+from tests.e2e.harness import Scene, eventually, scene
 
 
 def test_a_burst_to_one_channel_is_paced_complete_in_order_with_follow_ups_first(
@@ -46,8 +47,8 @@ def test_a_burst_to_one_channel_is_paced_complete_in_order_with_follow_ups_first
         assert world.slack.rate_limited_count <= 1
 
 
-def _card_ts(world: object, text: str) -> str:
-    for message in world.slack.messages(world.channel):  # type: ignore[attr-defined]
+def _card_ts(world: Scene, text: str) -> str:
+    for message in world.slack.messages(world.channel):
         if text in message["text"]:
             return str(message["ts"])
     return "0"
@@ -78,53 +79,45 @@ poll_seconds = 0.2
 def test_a_broken_account_is_reported_and_retried_less_often_while_others_work(
     tmp_path: Path,
 ) -> None:
-    with FakeMastodon(rate_limit=None) as other:
-        with scene(
+    with (
+        FakeMastodon(rate_limit=None) as other,
+        scene(
             tmp_path,
             extra_accounts=BROKEN.format(url=other.base_url, channel="C0BROKEN"),
             extra_env={"BROKEN_TOKEN": "revoked-token-0000"},
             wait_for_first_poll=False,
-        ) as world:
-            health = eventually(
-                lambda: (
-                    (h := world.bot.health())
-                    and _account(h, "broken-mastodon")["consecutive_failures"] >= 3
-                    and h
-                ),
-                what="the broken account reported",
-            )
-            broken = _account(health, "broken-mastodon")
-            assert broken["healthy"] is False and "401" in broken["last_error"]
-            assert _account(health, "acme-mastodon")["healthy"] is True
-            customer = world.mastodon.add_account("fine", "Fine", domain="remote.example")
-            world.mastodon.customer_posts(customer, "@acme the others keep working")
-            world.card_for("the others keep working")
-            times = [r.time for r in other.requests("/api/v1/notifications")]
-            gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-            assert len(gaps) >= 2 and gaps[-1] > gaps[0]  # growing intervals
-            assert "broken-mastodon: poll failed" in world.bot.log()
-            answer = _sources_answer(world)
-            assert "broken-mastodon" in answer and "401" in answer
+        ) as world,
+    ):
+        health = eventually(
+            lambda: (
+                (h := world.bot.health())
+                and _account(h, "broken-mastodon")["consecutive_failures"] >= 3
+                and h
+            ),
+            what="the broken account reported",
+        )
+        broken = _account(health, "broken-mastodon")
+        assert broken["healthy"] is False and "401" in broken["last_error"]
+        assert _account(health, "acme-mastodon")["healthy"] is True
+        customer = world.mastodon.add_account("fine", "Fine", domain="remote.example")
+        world.mastodon.customer_posts(customer, "@acme the others keep working")
+        world.card_for("the others keep working")
+        times = [r.time for r in other.requests("/api/v1/notifications")]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert len(gaps) >= 2 and gaps[-1] > gaps[0]  # growing intervals
+        assert "broken-mastodon: poll failed" in world.bot.log()
+        answer = _sources_answer(world)
+        assert "broken-mastodon" in answer and "401" in answer
 
 
-def _account(health: dict[str, object], name: str) -> dict[str, object]:
-    accounts = health["accounts"]
-    assert isinstance(accounts, list)
-    return next(a for a in accounts if a["name"] == name)
+def _account(health: dict[str, Any], name: str) -> dict[str, Any]:
+    return dict(next(a for a in health["accounts"] if a["name"] == name))
 
 
-def _sources_answer(world: object) -> str:
-    slack = world.slack  # type: ignore[attr-defined]
-    url = slack.new_response_url()
-    world.events.command(  # type: ignore[attr-defined]
-        "/social",
-        "sources",
-        user_id=world.staff,
-        channel_id=world.channel,
-        response_url=url,  # type: ignore[attr-defined]
+def _sources_answer(world: Scene) -> str:
+    url = world.slack.new_response_url()
+    world.events.command(
+        "/social", "sources", user_id=world.staff, channel_id=world.channel, response_url=url
     )
-    answers = eventually(lambda: slack.responses(url), what="/social sources")
+    answers = eventually(lambda: world.slack.responses(url), what="/social sources")
     return json.dumps(answers[0])
-
-
-_ = urllib.request
