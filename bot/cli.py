@@ -1,15 +1,17 @@
-"""`socialbridge run | check | db upgrade` (and `python -m bot`): wiring only."""
+"""`socialbridge run | check | demo | db upgrade` (and `python -m bot`): wiring only."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.demo.scenario import SCENARIOS
 from bot.domain import DeliveryError
 from bot.logs import setup_logging
 
@@ -24,10 +26,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the bot (Socket Mode or HTTP, from the config)")
     commands.add_parser("check", help="verify config, Slack and every account; exit 1 on failure")
+    demo = commands.add_parser(
+        "demo",
+        help="try the bot in the browser against a sandbox Slack and Mastodon (no setup)",
+    )
+    demo.add_argument("--port", type=int, default=8765, help="the page's port (default 8765)")
+    demo.add_argument(
+        "--scenario", choices=sorted(SCENARIOS), help="play scripted customers posting"
+    )
+    demo.add_argument("--no-browser", action="store_true", help="do not open the page in a browser")
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply the schema migrations")
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        return _demo(args)
 
     try:
         settings = load_settings(allow_missing_file=args.command == "db")
@@ -70,6 +83,29 @@ def _run(settings: Settings) -> int:
     signal.signal(signal.SIGINT, request_stop)
     run(settings, stop=stop)
     return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """No config file and no .env: the demo builds its own settings (bot/demo/world.py)."""
+    from bot.demo.server import run_demo
+    from bot.demo.slack_client import DemoError
+
+    setup_logging(log_format=os.environ.get("LOG_FORMAT", "text"), secrets=[])
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        logger.info("received %s", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        return run_demo(
+            port=args.port, scenario=args.scenario, open_browser=not args.no_browser, stop=stop
+        )
+    except DemoError as exc:
+        print(f"socialbridge demo: {exc}", file=sys.stderr)
+        return 2
 
 
 def _db_upgrade(settings: Settings) -> int:

@@ -1,0 +1,1 @@
+"""Tests of `socialbridge demo`: the page in a real browser, and the command itself."""
