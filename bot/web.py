@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -29,7 +30,7 @@ def make_wsgi_app(
         if path == "/slack/events" and slack is not None:
             if method != "POST":
                 return _respond(start_response, "405 Method Not Allowed", b"POST only\n")
-            return slack(environ, start_response)
+            return _guarded(slack, environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
             try:
                 ok, body = health()
@@ -49,13 +50,32 @@ def make_wsgi_app(
     return app
 
 
+def _guarded(
+    slack: WsgiApp, environ: dict[str, Any], start_response: Callable[..., Any]
+) -> Iterable[bytes]:
+    """Bolt raises on some malformed payloads (a field of the wrong type) before any
+    listener runs: answer 400 with one log line instead of a 500 with a traceback."""
+    try:
+        return list(slack(environ, start_response))
+    except Exception as exc:
+        logger.warning("malformed Slack request skipped (%s: %s)", type(exc).__name__, exc)
+        return _respond(
+            start_response, "400 Bad Request", b"malformed request\n", exc_info=sys.exc_info()
+        )
+
+
 def _respond(
     start_response: Callable[..., Any],
     status: str,
     body: bytes,
     content_type: str = "text/plain; charset=utf-8",
+    exc_info: Any = None,
 ) -> list[bytes]:
-    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    if exc_info is not None:  # PEP 3333: replaces headers if the app had started a response
+        start_response(status, headers, exc_info)
+    else:
+        start_response(status, headers)
     return [body]
 
 

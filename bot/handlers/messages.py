@@ -30,8 +30,8 @@ def register(app: App, bridge: Bridge) -> None:
 def handle_message_event(bridge: Bridge, event: Mapping[str, Any]) -> None:
     subtype = event.get("subtype")
     channel = event.get("channel")
-    if not isinstance(channel, str):
-        logger.warning("message event without a channel; skipped")
+    if not isinstance(channel, str) or not isinstance(subtype, str | None):
+        logger.warning("malformed message event (channel or subtype); skipped")
         return
     if subtype == "message_changed":
         message = event.get("message")
@@ -61,7 +61,10 @@ def handle_message_event(bridge: Bridge, event: Mapping[str, Any]) -> None:
 
 def reply_from_event(event: Mapping[str, Any]) -> SlackReply | None:
     """The reply a message event carries, or None when it is not a human's thread reply."""
-    if event.get("subtype") not in REPLY_SUBTYPES or not _by_human(event):
+    subtype = event.get("subtype")
+    if not isinstance(subtype, str | None) or subtype not in REPLY_SUBTYPES:
+        return None
+    if not _by_human(event):
         return None
     channel, ts, thread_ts, user = (
         event.get("channel"),
