@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -161,7 +161,9 @@ def test_after_the_fuzzing_the_bot_still_works_and_nothing_is_half_written(
 class ScriptedMastodon(LoopbackServer):
     """Answers notifications with whatever the test sets."""
 
-    body: ClassVar[Any] = []
+    def __init__(self) -> None:
+        super().__init__()
+        self.body: Any = []
 
     def dispatch(self, request: Request) -> Response:
         return Response.of_json(self.body)
