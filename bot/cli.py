@@ -133,7 +133,7 @@ def _check(settings: Settings) -> int:
     ]
     store = Store(settings.database_url)
     try:
-        store.ping()
+        store.upgrade()  # sources keep sessions in the database: it must have its tables
         rows.append(("database", True, _safe_url(store.url)))
     except Exception as exc:
         rows.append(("database", False, f"{type(exc).__name__}: cannot connect"))

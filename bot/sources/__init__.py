@@ -6,10 +6,11 @@ from collections.abc import Mapping
 
 from bot.config import NetworkKeys
 from bot.sources.base import SessionStore, Source, SourceFactory
+from bot.sources.bluesky import BlueskySource
 from bot.sources.mastodon import MastodonSource
 from bot.sources.x import XSource
 
-_SOURCE_CLASSES = (MastodonSource, XSource)
+_SOURCE_CLASSES = (MastodonSource, BlueskySource, XSource)
 
 SOURCES: Mapping[str, SourceFactory] = {cls.network: cls for cls in _SOURCE_CLASSES}
 NETWORK_KEYS: Mapping[str, NetworkKeys] = {cls.network: cls.keys for cls in _SOURCE_CLASSES}

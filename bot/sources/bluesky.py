@@ -1,0 +1,406 @@
+"""Bluesky: mentions, replies and quotes from the notification list; replies as posts.
+
+https://docs.bsky.app/docs/api/app-bsky-notification-list-notifications and
+https://docs.bsky.app/docs/advanced-guides/posts (replies, rich text, record keys)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import regex
+
+from bot.config import AccountSettings, ConfigError, NetworkKeys
+from bot.domain import (
+    Author,
+    DeliveryError,
+    FetchResult,
+    LengthVerdict,
+    Post,
+    RateLimited,
+    ReplyTarget,
+    SentReply,
+    UnknownOutcome,
+)
+from bot.sources.base import SessionStore
+from bot.sources.bluesky_richtext import facets_for, plain_text_of
+from bot.sources.bluesky_tid import tid_for_key
+from bot.sources.bluesky_xrpc import XrpcClient, XrpcError
+
+logger = logging.getLogger(__name__)
+
+POST = "app.bsky.feed.post"
+REASONS = ("mention", "reply", "quote")
+PAGE_SIZE = 100  # the maximum
+MAX_PAGES_PER_POLL = 10
+# Notifications are listed by min(createdAt, indexedAt), so one can surface behind others
+# already seen: indexed late, or written on a slow clock. Each poll looks back this far
+# behind the newest one it has seen; the store's unique key drops what it already has.
+LOOKBACK = timedelta(minutes=15)
+# app.bsky.feed.post: text has maxGraphemes 300 and maxLength 3000 (UTF-8 bytes).
+MAX_GRAPHEMES = 300
+MAX_BYTES = 3000
+_GRAPHEME = regex.compile(r"\X")
+_PROXY = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]+#[a-zA-Z0-9_-]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    """The poll cursor: the newest notification time seen, and the first start's "now"
+    (nothing at or before it is new; history is not imported)."""
+
+    newest: datetime
+    floor: datetime | None
+
+    def __str__(self) -> str:
+        return f"{_iso(self.newest)} {_iso(self.floor) if self.floor else '-'}"
+
+    @classmethod
+    def parse(cls, cursor: str) -> _Mark | None:
+        try:
+            newest, floor = cursor.split(" ")
+            return cls(_time(newest), None if floor == "-" else _time(floor))
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Note:
+    """A notification about a post, with its listing time (min of createdAt, indexedAt)."""
+
+    uri: str
+    at: datetime
+    raw: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, raw: Any) -> _Note | None:
+        if not isinstance(raw, Mapping) or raw.get("reason") not in REASONS:
+            return None
+        uri = raw.get("uri")
+        if not isinstance(uri, str) or f"/{POST}/" not in uri:
+            return None
+        try:
+            return cls(uri, _time(str(raw["indexedAt"])), raw)
+        except (KeyError, ValueError):
+            return None
+
+
+class BlueskySource:
+    network: ClassVar[str] = "bluesky"
+    keys: ClassVar[NetworkKeys] = NetworkKeys(
+        required=frozenset({"handle", "password_env"}),
+        optional=frozenset({"appview"}),
+        default_server="https://bsky.social",
+        default_poll_seconds=20.0,
+    )
+
+    def __init__(
+        self, account: AccountSettings, *, timeout: float, sessions: SessionStore | None = None
+    ) -> None:
+        self.account = account
+        self.handle = account.options["handle"].removeprefix("@")
+        proxy = account.options.get("appview")
+        if proxy is not None and not _PROXY.match(proxy):
+            raise ConfigError(
+                f"[[accounts]] {account.name!r} appview must name a service like "
+                f"did:web:api.bsky.app#bsky_appview, got {proxy!r}"
+            )
+        self._xrpc = XrpcClient(
+            account=account.name,
+            server=account.server,
+            handle=self.handle,
+            password=account.secrets["password"],
+            sessions=sessions,
+            timeout=timeout,
+            proxy=proxy,
+        )
+        # uri -> time of the notifications seen up to the cursor we handed out last; used
+        # only when that very cursor comes back, i.e. when what we returned was stored.
+        self._seen: tuple[str, dict[str, datetime]] = ("", {})
+
+    # ---- inbound ----------------------------------------------------------------------
+
+    def fetch(self, cursor: str | None) -> FetchResult:
+        mark = _Mark.parse(cursor) if cursor else None
+        if cursor and mark is None:
+            logger.warning(
+                "account %s: unreadable cursor %r; starting afresh", self.account.name, cursor
+            )
+        if mark is None:
+            return self._first_fetch()
+        horizon = mark.newest - LOOKBACK
+        notifications, _ = self._notifications(horizon)
+        seen = self._seen[1] if self._seen[0] == cursor else {}
+        posts: dict[str, tuple[datetime, Post]] = {}
+        for note in notifications:
+            if note.uri in seen or note.uri in posts or note.at < horizon:
+                continue
+            if mark.floor and note.at <= mark.floor:
+                continue
+            post = self._post_from(note)
+            if post is not None:
+                posts[note.uri] = (note.at, post)
+        newest = max([mark.newest, *(n.at for n in notifications)])
+        floor = mark.floor if mark.floor and mark.floor >= newest - LOOKBACK else None
+        next_cursor = self._remember(
+            _Mark(newest, floor), {**seen, **{n.uri: n.at for n in notifications}}
+        )
+        ordered = sorted(posts.values(), key=lambda item: (item[0], item[1].remote_id))
+        return FetchResult(posts=[post for _, post in ordered], cursor=next_cursor)
+
+    def _first_fetch(self) -> FetchResult:
+        """First start: mark where "now" is; everything listed so far is history."""
+        notifications, listed_all = self._notifications(None)
+        if notifications:
+            newest = max(n.at for n in notifications)
+            mark = _Mark(newest, newest)
+        else:
+            # Nothing listed at all: every later notification is new. Only a partial answer
+            # (the AppView gave up scanning) makes our clock the line.
+            now = datetime.now(UTC)
+            mark = _Mark(now, None if listed_all else now)
+        cursor = self._remember(mark, {n.uri: n.at for n in notifications})
+        return FetchResult(posts=[], cursor=cursor)
+
+    def _remember(self, mark: _Mark, seen: Mapping[str, datetime]) -> str:
+        """Keep what was seen inside the look-back window; returns the cursor to hand out."""
+        cursor = str(mark)
+        horizon = mark.newest - LOOKBACK
+        self._seen = (cursor, {uri: at for uri, at in seen.items() if at >= horizon})
+        return cursor
+
+    def _notifications(self, horizon: datetime | None) -> tuple[list[_Note], bool]:
+        """Mentions, replies and quotes, newest first, back to `horizon` (None: to the
+        newest one's time minus LOOKBACK); and whether the list ended before the page cap."""
+        found: list[_Note] = []
+        page_cursor: str | None = None
+        for _ in range(MAX_PAGES_PER_POLL):
+            params: dict[str, Any] = {"limit": PAGE_SIZE, "reasons": list(REASONS)}
+            if page_cursor:
+                params["cursor"] = page_cursor
+            body = self._xrpc.query("app.bsky.notification.listNotifications", params)
+            page = [n for n in map(_Note.of, body.get("notifications") or ()) if n is not None]
+            found.extend(page)
+            if horizon is None and found:
+                horizon = max(n.at for n in found) - LOOKBACK
+            page_cursor = body.get("cursor") if isinstance(body.get("cursor"), str) else None
+            if not page_cursor:
+                return found, True
+            if horizon is not None and (
+                any(n.at < horizon for n in page) or _cursor_before(page_cursor, horizon)
+            ):
+                return found, True
+        logger.warning(
+            "account %s: more than %d pages of notifications in %s; the rest were not read",
+            self.account.name,
+            MAX_PAGES_PER_POLL,
+            LOOKBACK,
+        )
+        return found, False
+
+    def _post_from(self, note: _Note) -> Post | None:
+        """The notification's post, or None (logged) when it is not what we expect."""
+        try:
+            uri, cid, record = note.uri, str(note.raw["cid"]), note.raw["record"]
+            author = note.raw["author"]
+            reply = record.get("reply")
+            if reply:
+                root_uri, root_cid = str(reply["root"]["uri"]), str(reply["root"]["cid"])
+                parent: str | None = str(reply["parent"]["uri"])
+            else:
+                root_uri, root_cid, parent = uri, cid, None
+            handle = str(author["handle"])
+            profile = _profile_url(handle, str(author["did"]))
+            text = plain_text_of(str(record.get("text") or ""), record.get("facets"))
+            return Post(
+                remote_id=uri,
+                url=f"{profile}/post/{uri.rsplit('/', 1)[-1]}",
+                author=Author(
+                    remote_id=str(author["did"]),
+                    handle=handle,
+                    display_name=str(author.get("displayName") or handle),
+                    url=profile,
+                ),
+                text="\n".join(
+                    part for part in (text, _embed_note(record.get("embed"), text)) if part
+                ),
+                # The listing time, not the record's createdAt: a client may write any
+                # createdAt, and replies go to the latest post of a conversation.
+                created_at=note.at,
+                in_reply_to=parent,
+                thread_root=self._thread_key(root_uri),
+                extra={"uri": uri, "cid": cid, "root_uri": root_uri, "root_cid": root_cid},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            logger.warning(
+                "account %s: skipped malformed Bluesky notification %r (%s: %s)",
+                self.account.name,
+                note.uri,
+                type(exc).__name__,
+                exc,
+            )
+            return None
+
+    def _thread_key(self, root_uri: str) -> str | None:
+        """Posts of one thread share a conversation, except under a post of our own: each
+        person answering the brand's announcement is a conversation of their own, and
+        their follow-ups find it through the post they answer."""
+        if root_uri.startswith(f"at://{self._xrpc.did}/"):
+            return None
+        return root_uri
+
+    # ---- outbound ---------------------------------------------------------------------
+
+    def prepare_reply(self, text: str, *, to: ReplyTarget) -> str:
+        # No "@handle" prefix: a Bluesky reply is threaded by its reply refs, and the AppView
+        # notifies the author of the post answered (and of the posts above it) anyway. The
+        # app adds no mention to replies either; one would only cost 20-30 of 300 graphemes.
+        return text
+
+    def measure(self, text: str) -> LengthVerdict:
+        """300 graphemes; and 3000 UTF-8 bytes, which only long emoji sequences reach: then
+        the limit is how many of this text's graphemes fit in 3000 bytes."""
+        graphemes = _GRAPHEME.findall(text)
+        limit = MAX_GRAPHEMES
+        if len(text.encode("utf-8")) > MAX_BYTES:
+            size = 0
+            for fitting, grapheme in enumerate(graphemes):
+                size += len(grapheme.encode("utf-8"))
+                if size > MAX_BYTES:
+                    limit = min(limit, fitting)
+                    break
+        return LengthVerdict(count=len(graphemes), limit=limit)
+
+    def reply(self, *, to: ReplyTarget, text: str, key: str) -> SentReply:
+        rkey = tid_for_key(key)
+        record = self._reply_record(text, to)
+        try:
+            created = self._xrpc.procedure(
+                "com.atproto.repo.createRecord",
+                {"repo": self._xrpc.did, "collection": POST, "rkey": rkey, "record": record},
+                may_have_happened=True,
+            )
+        except (RateLimited, UnknownOutcome):
+            raise
+        except DeliveryError:
+            # The record key is ours alone: if it is taken, an earlier attempt published
+            # this reply (the PDS refuses the second create, today with a 500).
+            existing = self._published(rkey)
+            if existing is None:
+                raise
+            logger.info("account %s: reply %s was already published", self.account.name, rkey)
+            return existing
+        return self._sent(str(created["uri"]), str(created["cid"]), record)
+
+    def find_reply(self, *, to: ReplyTarget, text: str, key: str) -> SentReply | None:
+        return self._published(tid_for_key(key))
+
+    def verify(self) -> str:
+        me = self._xrpc.query("com.atproto.server.getSession")
+        return f"@{me.get('handle', '?')}"
+
+    def close(self) -> None:
+        self._xrpc.close()
+
+    def _reply_record(self, text: str, to: ReplyTarget) -> dict[str, Any]:
+        extra = to.extra
+        if not extra.get("uri") or not extra.get("cid"):
+            raise DeliveryError(
+                "the post to answer has no Bluesky reference (uri and cid)", permanent=True
+            )
+        parent = {"uri": extra["uri"], "cid": extra["cid"]}
+        root = {
+            "uri": extra.get("root_uri") or parent["uri"],
+            "cid": extra.get("root_cid") or parent["cid"],
+        }
+        record: dict[str, Any] = {
+            "$type": POST,
+            "text": text,
+            "createdAt": _iso(datetime.now(UTC)),
+            "reply": {"root": root, "parent": parent},
+        }
+        facets = facets_for(text, resolve=self._did_of)
+        if facets:
+            record["facets"] = facets
+        return record
+
+    def _did_of(self, handle: str) -> str | None:
+        try:
+            found = self._xrpc.query("com.atproto.identity.resolveHandle", {"handle": handle})
+        except XrpcError as exc:
+            if exc.status == 400:
+                return None  # no account has this handle: it stays plain text
+            raise
+        did = found.get("did")
+        return did if isinstance(did, str) else None
+
+    def _published(self, rkey: str) -> SentReply | None:
+        try:
+            found = self._xrpc.query(
+                "com.atproto.repo.getRecord",
+                {"repo": self._xrpc.did, "collection": POST, "rkey": rkey},
+            )
+        except XrpcError as exc:
+            if exc.error == "RecordNotFound":
+                return None
+            raise
+        value = found.get("value")
+        return self._sent(str(found["uri"]), str(found.get("cid") or ""), value)
+
+    def _sent(self, uri: str, cid: str, record: Any) -> SentReply:
+        extra = {"uri": uri, "cid": cid}
+        reply = record.get("reply") if isinstance(record, Mapping) else None
+        if isinstance(reply, Mapping) and isinstance(reply.get("root"), Mapping):
+            extra["root_uri"] = str(reply["root"].get("uri") or uri)
+            extra["root_cid"] = str(reply["root"].get("cid") or cid)
+        url = f"{_profile_url(self.handle, self._xrpc.did)}/post/{uri.rsplit('/', 1)[-1]}"
+        return SentReply(remote_id=uri, url=url, extra=extra)
+
+
+def _cursor_before(cursor: str, horizon: datetime) -> bool:
+    # The reference AppView's cursor is the listing time of the last notification it
+    # looked at; a cursor that reads otherwise says nothing here.
+    try:
+        return _time(cursor) < horizon
+    except ValueError:
+        return False
+
+
+def _profile_url(handle: str, did: str) -> str:
+    who = did if handle in ("", "handle.invalid") else handle
+    return f"https://bsky.app/profile/{who}"
+
+
+def _embed_note(embed: Any, text: str) -> str:
+    """A short line for what a post carries besides its text (images, a link card)."""
+    if not isinstance(embed, Mapping):
+        return ""
+    kind = embed.get("$type")
+    if kind == "app.bsky.embed.recordWithMedia":
+        return _embed_note(embed.get("media"), text)
+    if kind == "app.bsky.embed.images":
+        count = len(embed.get("images") or ())
+        return f"[{count} image{'s' if count != 1 else ''}]"
+    if kind == "app.bsky.embed.video":
+        return "[video]"
+    if kind == "app.bsky.embed.external":
+        external = embed.get("external")
+        uri = external.get("uri") if isinstance(external, Mapping) else None
+        return f"[link: {uri}]" if isinstance(uri, str) and uri not in text else ""
+    return ""
+
+
+def _time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"no time zone in {value!r}")
+    return moment.astimezone(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
