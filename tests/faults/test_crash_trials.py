@@ -94,7 +94,7 @@ def _settle(world: Scene, stream: Stream) -> None:
     eventually(lambda: world.bot.health()["queue_depth"] == 0, timeout=60, what="an empty queue")
 
 
-def _trial(world: Scene, stream: Stream, rng: random.Random, trial: int) -> None:
+def _trial(world: Scene, stream: Stream, rng: random.Random, trial: int) -> str:
     fault = rng.choice(["none", "slack-hang", "mastodon-hang"])
     if fault == "slack-hang":
         world.slack.faults.hang("chat.postMessage", 30, count=rng.randint(1, 3))
@@ -115,11 +115,16 @@ def _trial(world: Scene, stream: Stream, rng: random.Random, trial: int) -> None
             status = world.mastodon.customer_posts(customer, f"@acme {text}")
         stream.roots[text] = root
         stream.status_ids[text] = str(status["id"])
-    cards = {_mention_text(m["text"], stream): m["ts"] for m in world.slack.messages(world.channel)}
-    answerable = [t for t in cards if t is not None and stream.roots.get(t) == t]
+
+    def answerable_cards() -> dict[str, str]:
+        cards = {
+            _mention_text(m["text"], stream): m["ts"] for m in world.slack.messages(world.channel)
+        }
+        return {t: ts for t, ts in cards.items() if t is not None and stream.roots.get(t) == t}
+
+    cards = eventually(answerable_cards, what="a card to answer")
+    answerable = list(cards)
     for number in range(REPLIES_PER_TRIAL):
-        if not answerable:
-            break
         root = rng.choice(answerable)
         handle = f"c{root[1:3]}x{root[4:6]}"
         text = f"answer|{handle}|{trial:02d}-{number}"
@@ -128,6 +133,7 @@ def _trial(world: Scene, stream: Stream, rng: random.Random, trial: int) -> None
         if world.events.event(event, timeout=5).status != 200:
             stream.undelivered.append(event)
     time.sleep(rng.uniform(0.0, 0.8))
+    return fault
 
 
 def test_sigkill_at_random_moments_loses_nothing_and_posts_nothing_twice(
@@ -135,9 +141,12 @@ def test_sigkill_at_random_moments_loses_nothing_and_posts_nothing_twice(
 ) -> None:
     rng = random.Random(SEED)
     stream = Stream()
+    faults: Counter[str] = Counter()
+    redelivered = 0
     with scene(tmp_path) as world:
         for trial in range(TRIALS):
-            _trial(world, stream, rng, trial)
+            faults[_trial(world, stream, rng, trial)] += 1
+            redelivered += len(stream.undelivered)
             world.bot.kill()
             world.slack.faults.clear()
             world.mastodon.faults.clear()
@@ -147,5 +156,9 @@ def test_sigkill_at_random_moments_loses_nothing_and_posts_nothing_twice(
             stream.undelivered.clear()
             _settle(world, stream)
             _check(world, stream, trial)
+    print(  # the figures RELIABILITY.md quotes (pytest -s)
+        f"crash trials: {TRIALS} SIGKILLs, {len(stream.roots)} mentions, "
+        f"{len(stream.replies)} replies, faults {dict(faults)}, {redelivered} events redelivered"
+    )
     assert len(stream.roots) == TRIALS * MENTIONS_PER_TRIAL
-    assert len(stream.replies) >= TRIALS * REPLIES_PER_TRIAL - REPLIES_PER_TRIAL
+    assert len(stream.replies) == TRIALS * REPLIES_PER_TRIAL
