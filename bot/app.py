@@ -138,6 +138,7 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
             accounts=settings.accounts,
             command=settings.slack.command,
             user_name=slack.user_name,
+            permalink=slack.permalink,
         ),
     )
     poller = Poller(

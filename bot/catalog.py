@@ -14,9 +14,11 @@ EN: Mapping[str, str] = {
     "card.open_on": "Open on {network}",
     "card.from": "{name} ({handle}) on {network}",
     "card.notification": "New {network} mention from {name}: {text}",
-    "status.open": ":large_blue_circle: Open, waiting {age}",
-    "status.reopened": ":arrows_counterclockwise: Reopened by a new message, waiting {age}",
-    "status.claimed": ":eyes: Claimed by <@{user}>, waiting {age}",
+    "status.open": ":large_blue_circle: Open, waiting since {since}",
+    "status.reopened": (
+        ":arrows_counterclockwise: Reopened by a new message, waiting since {since}"
+    ),
+    "status.claimed": ":eyes: Claimed by <@{user}>, waiting since {since}",
     "status.answered": ":speech_balloon: Answered (first response after {first_response})",
     "status.answered_claimed": (
         ":speech_balloon: Answered by the team (first response after {first_response}),"

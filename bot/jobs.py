@@ -76,7 +76,7 @@ class JobPerformers:
             )
         if ts is None:
             if is_card:
-                text, blocks = render_card(post, _status_view(conversation), now=utcnow())
+                text, blocks = render_card(post, _status_view(conversation))
             else:
                 text, blocks = render_followup(post)
             ts = self.slack.post(
@@ -108,9 +108,7 @@ class JobPerformers:
             return None
         if conversation.slack_ts is None:  # the card itself is still on its way
             raise DeliveryError("the card is not in Slack yet")
-        text, blocks = render_card(
-            _post_view(conversation, first), _status_view(conversation), now=utcnow()
-        )
+        text, blocks = render_card(_post_view(conversation, first), _status_view(conversation))
         self.slack.update(
             channel=conversation.slack_channel, ts=conversation.slack_ts, text=text, blocks=blocks
         )

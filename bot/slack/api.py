@@ -69,6 +69,7 @@ class SlackApi:
         self._users: dict[str, tuple[float, SlackUser]] = {}
         self._users_lock = threading.Lock()
         self._memberships: dict[tuple[str, str], tuple[float, set[str]]] = {}
+        self._workspace_url: str | None = None
 
     def post(
         self,
@@ -220,6 +221,18 @@ class SlackApi:
         with self._users_lock:
             self._memberships[key] = (now, members)
         return members
+
+    def permalink(self, channel: str, ts: str) -> str:
+        """A link to a message in this workspace, without a chat.getPermalink call per
+        message: the workspace URL from auth.test (asked once) + archives/<channel>/p<ts>."""
+        if self._workspace_url is None:
+            try:
+                url = str(self.auth_test().get("url") or "")
+            except DeliveryError:
+                url = ""
+            self._workspace_url = url if url.startswith("https://") else "https://slack.com/"
+        base = self._workspace_url.rstrip("/")
+        return f"{base}/archives/{channel}/p{ts.replace('.', '')}"
 
     def auth_test(self) -> Mapping[str, Any]:
         return self._call("auth.test", {})

@@ -54,7 +54,7 @@ class StatusView:
     reopened: bool
 
 
-def status_line(status: StatusView, *, now: datetime) -> str:
+def status_line(status: StatusView) -> str:
     if status.status == "closed" and status.closed_at is not None:
         return say(
             "status.closed",
@@ -70,15 +70,18 @@ def status_line(status: StatusView, *, now: datetime) -> str:
             return say("status.answered_claimed", first_response=first, user=status.assignee)
         return say("status.answered", first_response=first)
     waiting_since = status.last_inbound_at if status.last_response_at else status.opened_at
-    age = duration((now - waiting_since).total_seconds())
+    # Slack renders {ago} ("5 minutes ago") at reading time, so the card's age stays true
+    # between updates without the bot rewriting every open card on a timer.
+    # https://api.slack.com/reference/surfaces/formatting#date-formatting
+    since = _date_token(waiting_since, "{ago}", f"{waiting_since:%H:%M} UTC")
     if status.assignee:
-        return say("status.claimed", user=status.assignee, age=age)
+        return say("status.claimed", user=status.assignee, since=since)
     if status.reopened:
-        return say("status.reopened", age=age)
-    return say("status.open", age=age)
+        return say("status.reopened", since=since)
+    return say("status.open", since=since)
 
 
-def render_card(post: PostView, status: StatusView, *, now: datetime) -> tuple[str, Blocks]:
+def render_card(post: PostView, status: StatusView) -> tuple[str, Blocks]:
     """The parent message of a conversation: who, what, when, where, and how it stands."""
     name = escape_mrkdwn(post.author_name or post.author_handle)
     handle = "@" + post.author_handle
@@ -99,7 +102,7 @@ def render_card(post: PostView, status: StatusView, *, now: datetime) -> tuple[s
     ]
     if post.private:
         blocks.insert(0, _context(say("card.private", handle=escape_mrkdwn(handle))))
-    blocks.append(_context(status_line(status, now=now), block_id="status"))
+    blocks.append(_context(status_line(status), block_id="status"))
     blocks.append(_buttons(status, post))
     text = say(
         "card.notification",
@@ -169,10 +172,13 @@ def _body(text: str) -> str:
 
 
 def _when(moment: datetime) -> str:
-    # https://api.slack.com/reference/surfaces/formatting#date-formatting: each reader sees
-    # it in their own time zone; the fallback is UTC.
-    fallback = escape_plain_text(moment.strftime("%Y-%m-%d %H:%M UTC"))
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    # Each reader sees it in their own time zone; the fallback is UTC.
+    return _date_token(moment, "{date_short_pretty} {time}", f"{moment:%Y-%m-%d %H:%M} UTC")
+
+
+def _date_token(moment: datetime, template: str, fallback: str) -> str:
+    """https://api.slack.com/reference/surfaces/formatting#date-formatting"""
+    return f"<!date^{int(moment.timestamp())}^{template}|{escape_plain_text(fallback)}>"
 
 
 def _context(text: str, *, block_id: str | None = None) -> dict[str, Any]:
