@@ -70,9 +70,8 @@ def _secrets(settings: Settings) -> list[str]:
     return values
 
 
-def _run(settings: Settings) -> int:
-    from bot.app import run
-
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: the process then stops in order."""
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -81,7 +80,13 @@ def _run(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    run(settings, stop=stop)
+    return stop
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import run
+
+    run(settings, stop=_stop_on_signals())
     return 0
 
 
@@ -91,14 +96,7 @@ def _demo(args: argparse.Namespace) -> int:
     from bot.demo.slack_client import DemoError
 
     setup_logging(log_format=os.environ.get("LOG_FORMAT", "text"), secrets=[])
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: object) -> None:
-        logger.info("received %s", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = _stop_on_signals()
     try:
         return run_demo(
             port=args.port, scenario=args.scenario, open_browser=not args.no_browser, stop=stop
