@@ -408,7 +408,7 @@ def open_conversations(
 def queued_jobs_by_account(store: Store) -> dict[str, int]:
     """Unfinished outbox jobs per account (through their conversation), for `sources`.
 
-    Unfinished jobs are few whatever the history, and ix_job_ready finds them.
+    Unfinished jobs are few whatever the history, and ix_job_next (state first) finds them.
     """
     query = (
         select(Conversation.account, func.count())

@@ -131,7 +131,8 @@ class Job(SQLModel, table=True):
 
     __tablename__ = "job"
     __table_args__ = (
-        sa.Index("ix_job_ready", "state", "not_before"),
+        # In lease order: the lease query walks it and stops after the few it needs.
+        sa.Index("ix_job_next", "state", "priority", "not_before", "id"),
         sa.Index("ix_job_ordering", "ordering_key", "state", "id"),
     )
 

@@ -61,8 +61,10 @@ def has_pending(session: Session, *, kind: str, ordering_key: str) -> bool:
 
 
 def _lease_candidates() -> sa.Select[int | None]:
-    """Ids of runnable jobs: due (or their lease expired), and no unfinished job of their
-    ordering key before them. Built once: SQLAlchemy then reuses its compiled form."""
+    """Ids of runnable jobs: pending, due, not for a paused channel, and no unfinished job
+    of their ordering key before them, in the order they should run. Built once, so
+    SQLAlchemy reuses its compiled form; ix_job_next lets the database walk them in that
+    order and stop after `limit`, however long the backlog is."""
     now = sa.bindparam("now", type_=JOBS.c.not_before.type)
     paused: sa.BindParameter[str] = sa.bindparam("paused", expanding=True)
     blocked_by_earlier = (
@@ -74,16 +76,11 @@ def _lease_candidates() -> sa.Select[int | None]:
         )
         .exists()
     )
-    runnable = sa.or_(
-        sa.and_(col(Job.state) == "pending", col(Job.not_before) <= now),
-        sa.and_(col(Job.state) == "leased", col(Job.lease_until) < now),
-    )
     return (
         sa.select(col(Job.id))
-        # The IN on the index's leading column keeps finished jobs out of the scan.
         .where(
-            col(Job.state).in_(ACTIVE_STATES),
-            runnable,
+            col(Job.state) == "pending",
+            col(Job.not_before) <= now,
             ~blocked_by_earlier,
             sa.or_(col(Job.channel).is_(None), col(Job.channel).not_in(paused)),
         )
@@ -94,6 +91,15 @@ def _lease_candidates() -> sa.Select[int | None]:
 
 _CANDIDATES = _lease_candidates()
 _CANDIDATES_LOCKED = _CANDIDATES.with_for_update(skip_locked=True)
+_NOW = sa.bindparam("now", type_=JOBS.c.not_before.type)
+_EXPIRED = sa.select(JOBS.c.id).where(JOBS.c.state == "leased", JOBS.c.lease_until < _NOW).limit(1)
+# A lease that ran out belongs to an instance that died (or hung): its job is pending again,
+# keeping its place (not_before) and its counted attempt, so the next try reconciles.
+_RECLAIM = (
+    sa.update(JOBS)
+    .where(JOBS.c.state == "leased", JOBS.c.lease_until < _NOW)
+    .values(state="pending", lease_owner=None, lease_until=None)
+)
 
 
 def lease(store: Store, *, owner: str, lease_seconds: float) -> Job | None:
@@ -119,9 +125,13 @@ def lease_many(
     now = utcnow()
     params = {"now": now, "limit": limit, "paused": list(paused_channels)}
     with store.read() as session:
-        if session.execute(_CANDIDATES, {**params, "limit": 1}).first() is None:
-            return []
+        candidate = session.execute(_CANDIDATES, {**params, "limit": 1}).first()
+        expired = session.execute(_EXPIRED, {"now": now}).first()
+    if candidate is None and expired is None:
+        return []
     with store.session() as session:
+        if expired is not None:
+            session.execute(_RECLAIM, {"now": now})
         ids = list(session.execute(_CANDIDATES_LOCKED, params).scalars())
         if not ids:
             return []
