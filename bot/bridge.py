@@ -14,7 +14,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot import triage
 from bot.config import Settings
@@ -31,7 +31,7 @@ from bot.jobkinds import (
 from bot.ports import SlackPort
 from bot.slack.mrkdwn import slack_to_plain
 from bot.sources import Source
-from bot.store import AccountState, Conversation, Message, Store, outbox, utcnow
+from bot.store import AccountState, Conversation, Message, Store, outbox, queries, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -146,18 +146,10 @@ class Bridge:
         network thread), or a new one; and whether it is new."""
         conversation: Conversation | None = None
         if post.in_reply_to:
-            conversation = session.exec(
-                select(Conversation)
-                .join(Message, col(Message.conversation_id) == Conversation.id)
-                .where(col(Message.account) == account, col(Message.remote_id) == post.in_reply_to)
-            ).first()
+            conversation = queries.conversation_of_post(session, account, post.in_reply_to)
         root = post.thread_root or post.remote_id
         if conversation is None and post.thread_root:
-            conversation = session.exec(
-                select(Conversation).where(
-                    col(Conversation.account) == account, col(Conversation.remote_root) == root
-                )
-            ).first()
+            conversation = queries.conversation_by_root(session, account, root)
         now = utcnow()
         is_new = conversation is None
         if conversation is None:
@@ -224,7 +216,7 @@ class Bridge:
     ) -> bool:
         """Claim, unclaim, close or reopen the conversation whose card is at (channel, ts)."""
         with self.store.session() as session:
-            conversation = _conversation_by_thread(session, channel, ts)
+            conversation = queries.conversation_by_card(session, channel, ts)
             if conversation is None:
                 return False
             if not triage.apply(
@@ -245,7 +237,7 @@ class Bridge:
             return ReplyOutcome.INTERNAL
         plain = slack_to_plain(reply.text, user_name=self.slack.user_name)
         with self.store.read() as session:
-            conversation = _conversation_by_thread(session, reply.channel, reply.thread_ts)
+            conversation = queries.conversation_by_card(session, reply.channel, reply.thread_ts)
             if conversation is None:
                 return ReplyOutcome.NOT_A_CONVERSATION
             refusal = self._refusal(session, conversation, plain)
@@ -304,7 +296,7 @@ class Bridge:
         """False when no outbound message has this ts yet."""
         plain = slack_to_plain(reply.text, user_name=self.slack.user_name)
         with self.store.session() as session:
-            message = _outbound_by_ts(session, reply.channel, reply.ts)
+            message = queries.outbound_by_ts(session, reply.channel, reply.ts)
             if message is None:
                 return False
             if message.state not in ("queued", "sent"):
@@ -328,10 +320,10 @@ class Bridge:
         """Deleting the Slack message inside the undo window cancels the reply. A delete
         that overtakes the original's event leaves a tombstone, so the original is not sent."""
         with self.store.session() as session:
-            message = _outbound_by_ts(session, channel, ts)
+            message = queries.outbound_by_ts(session, channel, ts)
             if message is None:
                 conversation = (
-                    _conversation_by_thread(session, channel, thread_ts) if thread_ts else None
+                    queries.conversation_by_card(session, channel, thread_ts) if thread_ts else None
                 )
                 if conversation is not None:
                     self._tombstone(session, conversation, channel=channel, ts=ts)
@@ -410,12 +402,7 @@ class Bridge:
 def latest_inbound(session: Session, conversation: Conversation) -> ReplyTarget:
     """What a reply answers: the customer's latest post in the conversation. A private
     conversation is answered privately whatever the latest post's visibility."""
-    message = session.exec(
-        select(Message)
-        .where(col(Message.conversation_id) == conversation.id, col(Message.direction) == "in")
-        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
-        .limit(1)
-    ).one()
+    message = queries.latest_inbound_message(session, conversation)
     visibility = Visibility(message.visibility)
     if conversation.private:
         visibility = Visibility.DIRECT
@@ -431,21 +418,3 @@ def latest_inbound(session: Session, conversation: Conversation) -> ReplyTarget:
 def _is_internal(text: str, prefixes: tuple[str, ...]) -> bool:
     stripped = text.lstrip().lower()
     return any(stripped.startswith(prefix.lower()) for prefix in prefixes)
-
-
-def _conversation_by_thread(session: Session, channel: str, thread_ts: str) -> Conversation | None:
-    return session.exec(
-        select(Conversation).where(
-            col(Conversation.slack_channel) == channel, col(Conversation.slack_ts) == thread_ts
-        )
-    ).first()
-
-
-def _outbound_by_ts(session: Session, channel: str, ts: str) -> Message | None:
-    return session.exec(
-        select(Message).where(
-            col(Message.slack_channel) == channel,
-            col(Message.slack_ts) == ts,
-            col(Message.direction) == "out",
-        )
-    ).first()

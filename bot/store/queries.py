@@ -1,0 +1,55 @@
+"""Look-ups the use cases share: which conversation, which message, by which key."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from bot.store.models import Conversation, Message
+
+
+def conversation_by_card(session: Session, channel: str, ts: str) -> Conversation | None:
+    """The conversation whose card (thread parent) is at (channel, ts)."""
+    return session.exec(
+        select(Conversation).where(
+            col(Conversation.slack_channel) == channel, col(Conversation.slack_ts) == ts
+        )
+    ).first()
+
+
+def conversation_of_post(session: Session, account: str, remote_id: str) -> Conversation | None:
+    """The conversation holding a post (inbound or one of our replies) of this account."""
+    return session.exec(
+        select(Conversation)
+        .join(Message, col(Message.conversation_id) == Conversation.id)
+        .where(col(Message.account) == account, col(Message.remote_id) == remote_id)
+    ).first()
+
+
+def conversation_by_root(session: Session, account: str, root: str) -> Conversation | None:
+    """The conversation of a network thread, by the network's own thread key."""
+    return session.exec(
+        select(Conversation).where(
+            col(Conversation.account) == account, col(Conversation.remote_root) == root
+        )
+    ).first()
+
+
+def latest_inbound_message(session: Session, conversation: Conversation) -> Message:
+    """The customer's latest post in the conversation (there is always a first one)."""
+    return session.exec(
+        select(Message)
+        .where(col(Message.conversation_id) == conversation.id, col(Message.direction) == "in")
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+        .limit(1)
+    ).one()
+
+
+def outbound_by_ts(session: Session, channel: str, ts: str) -> Message | None:
+    """Our reply written as the Slack message at (channel, ts)."""
+    return session.exec(
+        select(Message).where(
+            col(Message.slack_channel) == channel,
+            col(Message.slack_ts) == ts,
+            col(Message.direction) == "out",
+        )
+    ).first()
