@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import json
+import re
 import socket
 import threading
 import time
@@ -482,3 +483,35 @@ def retry_after_value(value: float) -> str:
     """Retry-After is whole seconds (RFC 9110); round up so a client never comes early."""
     whole = int(value)
     return str(whole if whole == value else whole + 1)
+
+
+RouteHandler = Callable[..., Response]
+Route = tuple[str, "re.Pattern[str]", str, RouteHandler]
+
+
+class RoutedServer(LoopbackServer):
+    """A fake whose endpoints are a table of (method, path template, handler); `:id` in a
+    template matches one path segment, passed to the handler."""
+
+    def route_table(self) -> list[tuple[str, str, RouteHandler]]:
+        raise NotImplementedError
+
+    def _routes(self) -> list[Route]:
+        compiled: list[Route] | None = self.__dict__.get("_compiled_routes")
+        if compiled is None:
+            compiled = [
+                (method, re.compile(template.replace(":id", "([^/]+)")), template, handler)
+                for method, template, handler in self.route_table()
+            ]
+            self.__dict__["_compiled_routes"] = compiled
+        return compiled
+
+    def calls(self, route: str) -> list[RecordedRequest]:
+        """Recorded requests to a route, e.g. "POST /api/v1/statuses"."""
+        return self.requests(route)
+
+    def route_names(self, request: Request) -> tuple[str, ...]:
+        for _, pattern, template, _handler in self._routes():
+            if pattern.fullmatch(request.path):
+                return (f"{request.method} {template}", template, request.path)
+        return (f"{request.method} {request.path}", request.path)

@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.sandbox import mastodon_html
 from bot.sandbox.faults import Fault
-from bot.sandbox.http import LoopbackServer, Request, Response, retry_after_value
+from bot.sandbox.http import Request, Response, RoutedServer, retry_after_value
 
 __all__ = ["FakeMastodon", "MastodonError"]
 
@@ -38,7 +38,7 @@ class MastodonError(Exception):
         self.message = message
 
 
-class FakeMastodon(LoopbackServer):
+class FakeMastodon(RoutedServer):
     """The brand's server: its account, customers (local or remote), statuses,
     notifications; the brand's token is the only one it accepts."""
 
@@ -69,7 +69,6 @@ class FakeMastodon(LoopbackServer):
         self._next_notification = first_notification_id
         self._window: tuple[float, int] = (0.0, 0)
         self._id_lock = threading.Lock()
-        self._route_table: list[tuple[str, re.Pattern[str], str, Callable[..., Response]]] = []
         self.brand = self.add_account(brand_username, brand_display_name)
 
     @property
@@ -239,17 +238,7 @@ class FakeMastodon(LoopbackServer):
         with self._lock:
             return [_copy(n) for n in reversed(self._notifications)]
 
-    def calls(self, route: str) -> list[Any]:
-        """Recorded requests to a route, e.g. "POST /api/v1/statuses"."""
-        return self.requests(route)
-
     # --- the HTTP side ---------------------------------------------------------------
-
-    def route_names(self, request: Request) -> tuple[str, ...]:
-        for _, pattern, template, _handler in self._routes():
-            if pattern.fullmatch(request.path):
-                return (f"{request.method} {template}", template, request.path)
-        return (f"{request.method} {request.path}", request.path)
 
     def dispatch(self, request: Request) -> Response:
         for method, pattern, _template, handler in self._routes():
@@ -284,10 +273,8 @@ class FakeMastodon(LoopbackServer):
 
     # --- endpoints -------------------------------------------------------------------
 
-    def _routes(self) -> list[tuple[str, re.Pattern[str], str, Callable[..., Response]]]:
-        if self._route_table:
-            return self._route_table
-        table: list[tuple[str, str, Callable[..., Response]]] = [
+    def route_table(self) -> list[tuple[str, str, Callable[..., Response]]]:
+        return [
             ("GET", "/api/v1/notifications", self._get_notifications),
             ("GET", "/api/v1/notifications/:id", self._get_notification),
             ("GET", "/api/v1/accounts/verify_credentials", self._verify_credentials),
@@ -300,11 +287,6 @@ class FakeMastodon(LoopbackServer):
             ("DELETE", "/api/v1/statuses/:id", self._delete_status),
             ("GET", "/api/v1/statuses/:id/context", self._context),
         ]
-        self._route_table = [
-            (method, re.compile(template.replace(":id", "([^/]+)")), template, handler)
-            for method, template, handler in table
-        ]
-        return self._route_table
 
     def _get_notifications(self, req: Request) -> Response:
         types, excluded = set(req.get_list("types")), set(req.get_list("exclude_types"))

@@ -25,12 +25,11 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from http import HTTPStatus
-from typing import Any
 
 from twitter_text import parse_tweet  # type: ignore[import-untyped]
 
 from bot.sandbox.faults import Fault
-from bot.sandbox.http import LoopbackServer, Request, Response
+from bot.sandbox.http import Request, Response, RoutedServer
 from bot.sandbox.x_params import (
     EXPANSIONS,
     INVALID_REQUEST,
@@ -71,7 +70,7 @@ NOT_VISIBLE = "You attempted to reply to a Tweet that is deleted or not visible 
 Handler = Callable[..., Response]
 
 
-class FakeX(LoopbackServer):
+class FakeX(RoutedServer):
     """The brand's X account, its customers and their Posts; one user token pair."""
 
     def __init__(
@@ -103,7 +102,6 @@ class FakeX(LoopbackServer):
         self._access: dict[str, float | None] = {access_token: None}  # token -> expires at
         self._refresh = refresh_token
         self._windows: dict[str, tuple[float, int]] = {}
-        self._routes_table: list[tuple[str, re.Pattern[str], str, Handler]] = []
 
     # --- setting the scene -------------------------------------------------------------
 
@@ -193,17 +191,7 @@ class FakeX(LoopbackServer):
             found = self.world.tweets.get(tweet_id)
             return None if found is None else self.world.public(found)
 
-    def calls(self, route: str) -> list[Any]:
-        """Recorded requests to a route, e.g. "POST /2/tweets"."""
-        return self.requests(route)
-
     # --- the HTTP side -----------------------------------------------------------------
-
-    def route_names(self, request: Request) -> tuple[str, ...]:
-        for _, pattern, template, _handler in self._routes():
-            if pattern.fullmatch(request.path):
-                return (f"{request.method} {template}", template, request.path)
-        return (f"{request.method} {request.path}", request.path)
 
     def dispatch(self, request: Request) -> Response:
         for method, pattern, template, handler in self._routes():
@@ -247,21 +235,15 @@ class FakeX(LoopbackServer):
 
     # --- endpoints ---------------------------------------------------------------------
 
-    def _routes(self) -> list[tuple[str, re.Pattern[str], str, Handler]]:
-        if not self._routes_table:
-            table: list[tuple[str, str, Handler]] = [
-                ("GET", "/2/users/me", self._users_me),
-                ("GET", "/2/users/:id/mentions", self._mentions),
-                ("GET", "/2/users/:id/tweets", self._user_tweets),
-                ("GET", "/2/tweets/:id", self._get_tweet),
-                ("POST", "/2/tweets", self._post_tweet),
-                ("POST", "/2/oauth2/token", self._token),
-            ]
-            self._routes_table = [
-                (method, re.compile(template.replace(":id", "([^/]+)")), template, handler)
-                for method, template, handler in table
-            ]
-        return self._routes_table
+    def route_table(self) -> list[tuple[str, str, Handler]]:
+        return [
+            ("GET", "/2/users/me", self._users_me),
+            ("GET", "/2/users/:id/mentions", self._mentions),
+            ("GET", "/2/users/:id/tweets", self._user_tweets),
+            ("GET", "/2/tweets/:id", self._get_tweet),
+            ("POST", "/2/tweets", self._post_tweet),
+            ("POST", "/2/oauth2/token", self._token),
+        ]
 
     def _users_me(self, req: Request) -> Response:
         fields = field_list(req, "user.fields", USER_FIELDS)
