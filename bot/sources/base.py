@@ -5,7 +5,9 @@ A network is one module in this package plus one line in `bot.sources.SOURCES`.
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol
+import json
+import logging
+from typing import Any, ClassVar, Protocol
 
 from bot.config import AccountSettings, NetworkKeys
 from bot.domain import FetchResult, LengthVerdict, ReplyTarget, SentReply
@@ -17,6 +19,29 @@ class SessionStore(Protocol):
     def load_session(self, account: str) -> str | None: ...
 
     def save_session(self, account: str, session_json: str) -> None: ...
+
+
+logger = logging.getLogger(__name__)
+
+
+def stored_session(
+    sessions: SessionStore | None, account: str, *, network: str
+) -> dict[str, Any] | None:
+    """The JSON object a source saved for `account`; None when there is none, or when it
+    is not readable (logged: the source then starts over with its configured secret)."""
+    if sessions is None:
+        return None
+    raw = sessions.load_session(account)
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        logger.warning("account %s: stored %s session unreadable; starting over", account, network)
+        return None
+    return data
 
 
 class Source(Protocol):

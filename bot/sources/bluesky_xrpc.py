@@ -21,7 +21,7 @@ import httpx
 
 from bot.config import Secret
 from bot.domain import DeliveryError, RateLimited, UnknownOutcome
-from bot.sources.base import SessionStore
+from bot.sources.base import SessionStore, stored_session
 from bot.sources.transport import error_for, retry_after
 
 logger = logging.getLogger(__name__)
@@ -157,13 +157,10 @@ class XrpcClient:
             return self._session
 
     def _stored(self) -> Session | None:
-        if self._sessions is None:
-            return None
-        raw = self._sessions.load_session(self.account)
-        if not raw:
+        data = stored_session(self._sessions, self.account, network="Bluesky")
+        if data is None:
             return None
         try:
-            data = json.loads(raw)
             if data.get("server") != self.server:
                 return None  # the account moved: its old tokens mean nothing here
             session = Session(

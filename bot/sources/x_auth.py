@@ -23,7 +23,7 @@ import httpx
 
 from bot.config import AccountSettings, ConfigError
 from bot.domain import DeliveryError
-from bot.sources.base import SessionStore
+from bot.sources.base import SessionStore, stored_session
 from bot.sources.transport import send
 
 logger = logging.getLogger(__name__)
@@ -116,13 +116,10 @@ class XTokens:
         return self._pair
 
     def _stored(self) -> TokenPair | None:
-        if self._sessions is None:
-            return None
-        raw = self._sessions.load_session(self.account)
-        if not raw:
+        data = stored_session(self._sessions, self.account, network="X")
+        if data is None:
             return None
         try:
-            data = json.loads(raw)
             if data.get("seed") != self._seed:
                 return None  # saved for another pair than the environment's: start over
             expires = data.get("expires_at")
