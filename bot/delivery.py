@@ -163,6 +163,8 @@ class DeliveryWorker:
         try:
             self._run(job)
         finally:
+            if job.channel is not None:
+                self.pacer.answered(job.channel)
             self._slots.release()
             self.wake()
 

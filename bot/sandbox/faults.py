@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-FaultKind = Literal["error", "hang", "drop"]
+FaultKind = Literal["error", "hang", "drop", "slow"]
 
 
 @dataclass(slots=True)
@@ -88,6 +88,11 @@ class FaultPlan:
             kind="hang", target=target, remaining=count, after=True, hang_seconds=hang_seconds
         )
         return self._add(fault)
+
+    def slow(self, target: str, seconds: float, *, count: int | None = 1) -> Fault:
+        """Hold the next `count` matching requests `seconds` on their way in, then act and
+        answer: the request reaches the service late (network jitter), unlike `hang`."""
+        return self._add(Fault(kind="slow", target=target, remaining=count, hang_seconds=seconds))
 
     def drop(self, target: str, *, count: int | None = 1, after: bool = False) -> Fault:
         """Close the connection without an answer (after the action when `after`)."""

@@ -447,6 +447,10 @@ class LoopbackServer:
         if delay > 0:
             self._stopping.wait(delay)
         fault = self.faults.take(names)
+        if fault is not None and fault.kind == "slow":
+            record.fault = "slow"
+            self._stopping.wait(fault.hang_seconds)
+            fault = None
         if fault is not None and not fault.after:
             record.fault = fault.kind
             if fault.kind == "drop":

@@ -47,6 +47,31 @@ def test_a_burst_to_one_channel_is_paced_complete_in_order_with_follow_ups_first
         assert world.slack.rate_limited_count <= 1
 
 
+def test_a_post_slowed_on_its_way_does_not_earn_the_next_post_a_429(tmp_path: Path) -> None:
+    """Slack counts a post when it arrives: if the bot counted it when it sent it, a post
+    held up on the way followed by one on time would land too close together."""
+    with scene(tmp_path, extra_slack="channel_posts_per_second = 1") as world:
+        world.slack.rate_limit_channels(1.0, burst=1)
+        world.bot.stop()
+        customer = world.mastodon.add_account("jitter", "Jitter", domain="remote.example")
+        for number in range(4):
+            world.mastodon.customer_posts(customer, f"@acme jitter-{number}")
+        world.slack.faults.slow("chat.postMessage", 0.7, count=1)
+        world.slack.faults.slow("chat.postMessage", 0.0, count=1)
+        world.slack.faults.slow("chat.postMessage", 0.7, count=1)
+        world.bot.start()
+        eventually(
+            lambda: (
+                world.bot.health()["queue_depth"] == 0
+                and sum("jitter-" in m["text"] for m in world.slack.messages(world.channel)) == 4
+            ),
+            timeout=60,
+            what="the four cards",
+        )
+        assert sum("jitter-" in m["text"] for m in world.slack.messages(world.channel)) == 4
+        assert world.slack.rate_limited_count == 0
+
+
 def _card_ts(world: Scene, text: str) -> str:
     for message in world.slack.messages(world.channel):
         if text in message["text"]:
