@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from enum import StrEnum
 
@@ -20,11 +20,13 @@ from bot import triage
 from bot.config import Settings
 from bot.domain import DeliveryError, FetchResult, Post, ReplyTarget, Visibility
 from bot.jobkinds import (
+    HELD_EVENT,
     NOTICE,
     POST_INBOUND,
     SEND_REPLY,
     UPDATE_CARD,
     card_key,
+    held_key,
     net_key,
     slack_key,
 )
@@ -48,6 +50,17 @@ class ReplyOutcome(StrEnum):
     DUPLICATE = "duplicate"
     QUEUED = "queued"
     REFUSED = "refused"
+    HELD = "held"  # its card is not recorded yet: replayed once it is
+
+
+class _Held:
+    """find_card's answer for an event it stored to replay later."""
+
+    def __repr__(self) -> str:
+        return "HELD"
+
+
+HELD = _Held()
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +226,19 @@ class Bridge:
         user: str,
         change: triage.Change,
         only_own_claim: bool = False,
+        hold: bool = True,
     ) -> bool:
         """Claim, unclaim, close or reopen the conversation whose card is at (channel, ts)."""
+        early = {
+            "kind": "status",
+            "channel": channel,
+            "ts": ts,
+            "user": user,
+            "change": change.value,
+            "only_own_claim": only_own_claim,
+        }
+        if self.find_card(channel, ts, early=early if hold else None) is None:
+            return False
         with self.store.session() as session:
             conversation = queries.conversation_by_card(session, channel, ts)
             if conversation is None:
@@ -230,16 +254,20 @@ class Bridge:
 
     # ---- outbound ---------------------------------------------------------------------
 
-    def accept_reply(self, reply: SlackReply) -> ReplyOutcome:
+    def accept_reply(self, reply: SlackReply, *, hold: bool = True) -> ReplyOutcome:
         """A human wrote in a conversation thread: queue it for the network after the undo
         window, or tell the thread why not. Slack's redeliveries hit the unique key."""
         if _is_internal(reply.text, self.settings.slack.internal_prefixes):
             return ReplyOutcome.INTERNAL
+        early = {"kind": "reply", "reply": asdict(reply)} if hold else None
+        found = self.find_card(reply.channel, reply.thread_ts, early=early)
+        if found is None:
+            return ReplyOutcome.NOT_A_CONVERSATION
+        if isinstance(found, _Held):
+            return ReplyOutcome.HELD
         plain = slack_to_plain(reply.text, user_name=self.slack.user_name)
         with self.store.read() as session:
-            conversation = queries.conversation_by_card(session, reply.channel, reply.thread_ts)
-            if conversation is None:
-                return ReplyOutcome.NOT_A_CONVERSATION
+            conversation = session.get_one(Conversation, found)
             refusal = self._refusal(session, conversation, plain)
         refusal = self._not_allowed(reply) or refusal
         with self.store.session() as session:
@@ -316,9 +344,17 @@ class Bridge:
             session.add(message)
             return True
 
-    def delete_reply(self, *, channel: str, ts: str, thread_ts: str | None) -> None:
+    def delete_reply(
+        self, *, channel: str, ts: str, thread_ts: str | None, hold: bool = True
+    ) -> None:
         """Deleting the Slack message inside the undo window cancels the reply. A delete
         that overtakes the original's event leaves a tombstone, so the original is not sent."""
+        with self.store.read() as session:
+            known = queries.outbound_by_ts(session, channel, ts) is not None
+        if not known and thread_ts:
+            early = {"kind": "delete", "channel": channel, "ts": ts, "thread_ts": thread_ts}
+            if isinstance(self.find_card(channel, thread_ts, early=early if hold else None), _Held):
+                return
         with self.store.session() as session:
             message = queries.outbound_by_ts(session, channel, ts)
             if message is None:
@@ -336,6 +372,65 @@ class Bridge:
                 return
             conversation = session.get_one(Conversation, message.conversation_id)
             self.notify(session, conversation, "reply.delete_too_late")
+
+    def find_card(
+        self, channel: str, ts: str, *, early: Mapping[str, object] | None
+    ) -> int | _Held | None:
+        """The id of the conversation whose card is at (channel, ts), or None.
+
+        Slack shows a card as soon as it accepts chat.postMessage; the bot records its ts
+        only when Slack answers (or, after a timeout, when reconciliation finds it). An
+        event about an unknown message in a channel where a card is still unrecorded may be
+        about that card: with `early` given, it is stored as a job that replays it once the
+        card is known (HELD), instead of being dropped.
+        """
+        with self.store.read() as session:
+            conversation = queries.conversation_by_card(session, channel, ts)
+        if conversation is None and early is not None:
+            # One write transaction: on SQLite it holds the write lock, so no card can be
+            # recorded between the two look-ups; on PostgreSQL each statement sees the
+            # latest commit, so a card recorded meanwhile is found by the second.
+            with self.store.session() as session:
+                if queries.card_pending(session, channel):
+                    outbox.enqueue(
+                        session,
+                        kind=HELD_EVENT,
+                        ordering_key=held_key(channel, ts),
+                        payload={"channel": channel, "card_ts": ts, "event": dict(early)},
+                    )
+                    logger.info("event about %s/%s held until its card is recorded", channel, ts)
+                    self.wake()
+                    return HELD
+                conversation = queries.conversation_by_card(session, channel, ts)
+        if conversation is None:
+            logger.debug("no conversation has its card at %s/%s; event ignored", channel, ts)
+            return None
+        return conversation.id
+
+    def replay(self, early: Mapping[str, object]) -> None:
+        """Handle an event held by find_card, now that its card is recorded."""
+        kind = early.get("kind")
+        if kind == "reply" and isinstance(early.get("reply"), Mapping):
+            fields = dict(early["reply"])  # type: ignore[call-overload]
+            self.accept_reply(SlackReply(**fields), hold=False)
+        elif kind == "delete":
+            self.delete_reply(
+                channel=str(early["channel"]),
+                ts=str(early["ts"]),
+                thread_ts=str(early["thread_ts"]),
+                hold=False,
+            )
+        elif kind == "status":
+            self.change_status(
+                channel=str(early["channel"]),
+                ts=str(early["ts"]),
+                user=str(early["user"]),
+                change=triage.Change(str(early["change"])),
+                only_own_claim=bool(early.get("only_own_claim")),
+                hold=False,
+            )
+        else:
+            logger.warning("held event of unknown kind %r; skipped", kind)
 
     def _tombstone(
         self, session: Session, conversation: Conversation, *, channel: str, ts: str

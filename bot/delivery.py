@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from bot.config import DeliverySettings
 from bot.domain import DeliveryError, RateLimited
+from bot.jobkinds import HELD_EVENT, POST_INBOUND
 from bot.pacing import ChannelPacer
 from bot.store import Job, Store, outbox, utcnow
 
@@ -29,8 +30,9 @@ GaveUp = Callable[[Session, Job, str], None]
 Observer = Callable[[Job, str, str | None], None]
 
 # Kinds that must never be dropped for a passing failure: a mention that never reaches
-# Slack is lost for good. They retry (with capped backoff) until a permanent error.
-PERSISTENT_KINDS = frozenset({"post_inbound"})
+# Slack, or a reply held until its card is recorded, is lost for good. They retry (with
+# capped backoff) until a permanent error.
+PERSISTENT_KINDS = frozenset({POST_INBOUND, HELD_EVENT})
 
 
 def backoff_seconds(attempts: int, *, base: float, cap: float) -> float:

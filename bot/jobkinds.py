@@ -7,6 +7,7 @@ SEND_REPLY = "send_reply"  # a Slack reply -> the network
 UPDATE_CARD = "update_card"  # chat.update of the card's status line
 NOTICE = "notice"  # a sentence from the catalog into the thread
 REACT = "react"  # mark a Slack reply as sent
+HELD_EVENT = "held_event"  # a Slack event about a card not recorded yet, replayed when it is
 
 
 def slack_key(conversation_id: int | None) -> str:
@@ -23,3 +24,20 @@ def card_key(conversation_id: int | None) -> str:
     """Card updates have their own key: a delayed (coalescing) update must not hold up the
     conversation's thread posts."""
     return f"card:{conversation_id}"
+
+
+def held_key(channel: str, ts: str) -> str:
+    """Held events about one card replay one after another, in the order they came."""
+    return f"held:{channel}:{ts}"
+
+
+def inbound_metadata_key(account: str, remote_id: str) -> str:
+    """The message metadata that lets the bot find its own post of an inbound message."""
+    return f"in:{account}:{remote_id}"
+
+
+def parse_inbound_metadata_key(key: str) -> tuple[str, str] | None:
+    """(account, remote id) of a key made by inbound_metadata_key, or None."""
+    kind, _, rest = key.partition(":")
+    account, _, remote_id = rest.partition(":")
+    return (account, remote_id) if kind == "in" and account and remote_id else None

@@ -16,7 +16,17 @@ from sqlmodel import Session, col, select
 from bot.bridge import Bridge, latest_inbound
 from bot.catalog import say
 from bot.domain import DeliveryError
-from bot.jobkinds import NOTICE, POST_INBOUND, REACT, SEND_REPLY, UPDATE_CARD, slack_key
+from bot.jobkinds import (
+    HELD_EVENT,
+    NOTICE,
+    POST_INBOUND,
+    REACT,
+    SEND_REPLY,
+    UPDATE_CARD,
+    inbound_metadata_key,
+    parse_inbound_metadata_key,
+    slack_key,
+)
 from bot.slack.escape import escape_mrkdwn
 from bot.slack.render import (
     PostView,
@@ -26,7 +36,7 @@ from bot.slack.render import (
     render_followup,
     render_notice,
 )
-from bot.store import Conversation, Job, Message, outbox, utcnow
+from bot.store import Conversation, Job, Message, outbox, queries, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +62,7 @@ class JobPerformers:
             UPDATE_CARD: self.update_card,
             NOTICE: self.notice,
             REACT: self.react,
+            HELD_EVENT: self.held_event,
         }
 
     # ---- network -> Slack -------------------------------------------------------------
@@ -64,7 +75,7 @@ class JobPerformers:
             return None
         # The first message becomes the card; if the card never made it, this one does.
         is_card = conversation.slack_ts is None
-        metadata_key = f"in:{message.account}:{message.remote_id}"
+        metadata_key = inbound_metadata_key(message.account, message.remote_id or "")
         post = _post_view(conversation, message)
         ts: str | None = None
         if job.attempts > 1:  # an earlier attempt may have landed before the process died
@@ -140,6 +151,46 @@ class JobPerformers:
                 name=self.bridge.settings.slack.sent_reaction,
             )
         return None
+
+    def held_event(self, job: Job) -> Record | None:
+        """Replay an event that came before its card was recorded (see Bridge.find_card):
+        once the card is known, or once Slack's copy of the card names it."""
+        early = json.loads(job.payload_json)
+        channel, ts = str(early.get("channel", "")), str(early.get("card_ts", ""))
+        with self.store.read() as session:
+            known = queries.conversation_by_card(session, channel, ts) is not None
+            pending = queries.card_pending(session, channel)
+        if not known and pending:
+            known = self._record_card_from_slack(channel=channel, ts=ts)
+        if not known:
+            if pending:  # the card may still be on its way (e.g. Slack is slow to list it)
+                raise DeliveryError("the card of this thread is not recorded yet")
+            logger.debug("held event about %s/%s: not a card; dropped", channel, ts)
+            return None
+        self.bridge.replay(early["event"])
+        return None
+
+    def _record_card_from_slack(self, *, channel: str, ts: str) -> bool:
+        """Slack has the card (its metadata names the mention) but the bot has not recorded
+        it yet: record it now, as the card's own job would after reconciling."""
+        parsed = parse_inbound_metadata_key(
+            self.slack.metadata_key_of_parent(channel=channel, ts=ts) or ""
+        )
+        if parsed is None:
+            return False
+        with self.store.session() as session:
+            message = queries.inbound_by_remote_id(session, *parsed)
+            if message is None:
+                return False
+            conversation = session.get_one(Conversation, message.conversation_id)
+            if conversation.slack_channel != channel:
+                return False
+            if conversation.slack_ts is None and message.slack_ts is None:
+                conversation.slack_ts = message.slack_ts = ts
+                message.state = "posted"
+                session.add_all([conversation, message])
+                logger.info("card %s/%s recorded from Slack's copy", channel, ts)
+            return conversation.slack_ts == ts
 
     # ---- Slack -> network -------------------------------------------------------------
 

@@ -131,6 +131,34 @@ class SlackApi:
             if not cursor:
                 return None
 
+    def metadata_key_of_parent(self, *, channel: str, ts: str) -> str | None:
+        """Our metadata key on the top-level message at `ts` (a card), or None when that
+        message is not one we posted with a key (or is gone).
+
+        conversations.replies answers with the thread's parent first
+        (https://api.slack.com/methods/conversations.replies), also for a message that
+        has no replies yet.
+        """
+        try:
+            response = self._call(
+                "conversations.replies",
+                {"channel": channel, "ts": ts, "limit": 1, "include_all_metadata": True},
+            )
+        except DeliveryError as exc:
+            if exc.reason in ("thread_not_found", "message_not_found"):
+                return None
+            raise
+        messages = response.get("messages") or []
+        parent = messages[0] if messages and isinstance(messages[0], Mapping) else {}
+        if str(parent.get("ts")) != ts or parent.get("thread_ts") not in (None, ts):
+            return None
+        metadata = parent.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        key = payload.get("key")
+        if metadata.get("event_type") != METADATA_EVENT_TYPE or not isinstance(key, str):
+            return None
+        return key
+
     def update(
         self, *, channel: str, ts: str, text: str, blocks: Sequence[Mapping[str, Any]]
     ) -> None:

@@ -53,3 +53,27 @@ def outbound_by_ts(session: Session, channel: str, ts: str) -> Message | None:
             col(Message.direction) == "out",
         )
     ).first()
+
+
+def card_pending(session: Session, channel: str) -> bool:
+    """Whether a conversation in `channel` has no recorded card yet: its card may already
+    be in Slack (Slack shows a message before the bot hears back), so an event about an
+    unknown thread there may be about that card."""
+    return (
+        session.exec(
+            select(Conversation.id)
+            .where(col(Conversation.slack_channel) == channel, col(Conversation.slack_ts).is_(None))
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def inbound_by_remote_id(session: Session, account: str, remote_id: str) -> Message | None:
+    return session.exec(
+        select(Message).where(
+            col(Message.account) == account,
+            col(Message.remote_id) == remote_id,
+            col(Message.direction) == "in",
+        )
+    ).first()
