@@ -67,6 +67,8 @@ def _secrets(settings: Settings) -> list[str]:
     ]
     for account in settings.accounts:
         values.extend(secret.reveal() for secret in account.secrets.values())
+    if settings.secret_key is not None:
+        values.extend(key.strip() for key in settings.secret_key.reveal().split(","))
     return values
 
 

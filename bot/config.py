@@ -96,6 +96,7 @@ class Settings:
     slack_app_token: Secret | None
     slack_signing_secret: Secret | None
     log_format: str
+    secret_key: Secret | None = None  # SOCIALBRIDGE_SECRET_KEY: encrypts stored logins
 
     def account(self, name: str) -> AccountSettings:
         for account in self.accounts:
@@ -226,7 +227,27 @@ def parse_settings(
         slack_app_token=secret("SLACK_APP_TOKEN"),
         slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
         log_format=log_format,
+        secret_key=_fernet_keys(secret("SOCIALBRIDGE_SECRET_KEY")),
     )
+
+
+def _fernet_keys(value: Secret | None) -> Secret | None:
+    """SOCIALBRIDGE_SECRET_KEY: one Fernet key, or several separated by commas (the first
+    encrypts, every one decrypts: how a key is rotated). Never echoes the value."""
+    if value is None:
+        return None
+    from cryptography.fernet import Fernet
+
+    for key in value.reveal().split(","):
+        try:
+            Fernet(key.strip())
+        except ValueError:
+            raise ConfigError(
+                "SOCIALBRIDGE_SECRET_KEY must be a Fernet key (32 bytes in url-safe base64, "
+                "44 characters) or several separated by commas; make one with: python -c "
+                '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+            ) from None
+    return value
 
 
 def _reject_unknown(
