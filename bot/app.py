@@ -19,6 +19,7 @@ from bot.bridge import Bridge
 from bot.commands import SocialCommand
 from bot.config import ConfigError, Settings
 from bot.delivery import DeliveryWorker
+from bot.erasure import erase_expired
 from bot.handlers import actions, commands, messages, reactions
 from bot.jobs import JobPerformers
 from bot.metrics import Metrics
@@ -211,7 +212,17 @@ def run(settings: Settings, *, stop: threading.Event) -> None:
         host=settings.slack.http_host,
         port=settings.slack.http_port,
     )
-    scheduler = build_scheduler(runtime.poller, settings.accounts, wake_outbox=runtime.worker.wake)
+    retention_days = settings.store.retention_days
+    scheduler = build_scheduler(
+        runtime.poller,
+        settings.accounts,
+        wake_outbox=runtime.worker.wake,
+        retention=(
+            (lambda: erase_expired(runtime.store, retention_days=retention_days))
+            if retention_days
+            else None
+        ),
+    )
     runtime.worker.start()
     scheduler.start()
     server.start()

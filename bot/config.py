@@ -74,6 +74,11 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreSettings:
+    retention_days: int = 0  # 0 = keep; else erase closed conversations' texts after this
+
+
+@dataclass(frozen=True, slots=True)
 class AccountSettings:
     name: str
     network: str
@@ -96,6 +101,7 @@ class Settings:
     slack_app_token: Secret | None
     slack_signing_secret: Secret | None
     log_format: str
+    store: StoreSettings = field(default_factory=StoreSettings)
     secret_key: Secret | None = None  # SOCIALBRIDGE_SECRET_KEY: encrypts stored logins
 
     def account(self, name: str) -> AccountSettings:
@@ -140,6 +146,7 @@ _DELIVERY_TYPES: dict[str, type] = {
     "backoff_base_seconds": float,
     "backoff_max_seconds": float,
 }
+_STORE_TYPES: dict[str, type] = {"retention_days": int}
 
 
 def load_settings(
@@ -180,7 +187,7 @@ def parse_settings(
     networks: Mapping[str, NetworkKeys],
 ) -> Settings:
     where = str(config_path)
-    _reject_unknown(raw, {"slack", "delivery", "accounts"}, where, "top level")
+    _reject_unknown(raw, {"slack", "delivery", "store", "accounts"}, where, "top level")
     slack = SlackSettings(**_section(raw.get("slack", {}), _SLACK_TYPES, where, "[slack]"))
     if slack.mode not in ("socket", "http"):
         raise ConfigError(f'{where}: [slack] mode must be "socket" or "http", not {slack.mode!r}')
@@ -193,6 +200,9 @@ def parse_settings(
     )
     if delivery.workers < 1 or delivery.max_attempts < 1:
         raise ConfigError(f"{where}: [delivery] workers and max_attempts must be at least 1")
+    store = StoreSettings(**_section(raw.get("store", {}), _STORE_TYPES, where, "[store]"))
+    if store.retention_days < 0:
+        raise ConfigError(f"{where}: [store] retention_days must be 0 (keep) or more")
 
     accounts_raw = raw.get("accounts", [])
     if not isinstance(accounts_raw, list):
@@ -227,6 +237,7 @@ def parse_settings(
         slack_app_token=secret("SLACK_APP_TOKEN"),
         slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
         log_format=log_format,
+        store=store,
         secret_key=_fernet_keys(secret("SOCIALBRIDGE_SECRET_KEY")),
     )
 

@@ -30,7 +30,8 @@ Observer = Callable[[Job, str, str | None], None]
 
 # Kinds that must never be dropped for a passing failure: a mention that never reaches
 # Slack is lost for good. They retry (with capped backoff) until a permanent error.
-PERSISTENT_KINDS = frozenset({"post_inbound"})
+# An erasure's Slack rewrite (bot/erasure_slack.py) is not dropped either: it was promised.
+PERSISTENT_KINDS = frozenset({"post_inbound", "rewrite_erased"})
 
 
 def backoff_seconds(attempts: int, *, base: float, cap: float) -> float:

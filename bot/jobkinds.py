@@ -7,6 +7,7 @@ SEND_REPLY = "send_reply"  # a Slack reply -> the network
 UPDATE_CARD = "update_card"  # chat.update of the card's status line
 NOTICE = "notice"  # a sentence from the catalog into the thread
 REACT = "react"  # mark a Slack reply as sent
+REWRITE_ERASED = "rewrite_erased"  # chat.update of a card or follow-up whose post was erased
 
 
 def slack_key(conversation_id: int | None) -> str:

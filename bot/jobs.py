@@ -16,7 +16,17 @@ from sqlmodel import Session, col, select
 from bot.bridge import Bridge, latest_inbound
 from bot.catalog import say
 from bot.domain import DeliveryError
-from bot.jobkinds import NOTICE, POST_INBOUND, REACT, SEND_REPLY, UPDATE_CARD, slack_key
+from bot.erasure import is_erased
+from bot.erasure_slack import ErasedMessageRewriter
+from bot.jobkinds import (
+    NOTICE,
+    POST_INBOUND,
+    REACT,
+    REWRITE_ERASED,
+    SEND_REPLY,
+    UPDATE_CARD,
+    slack_key,
+)
 from bot.slack.escape import escape_mrkdwn
 from bot.slack.render import (
     PostView,
@@ -52,6 +62,9 @@ class JobPerformers:
             UPDATE_CARD: self.update_card,
             NOTICE: self.notice,
             REACT: self.react,
+            REWRITE_ERASED: ErasedMessageRewriter(
+                self.store, self.slack, update_card=self.update_card
+            ),
         }
 
     # ---- network -> Slack -------------------------------------------------------------
@@ -243,6 +256,7 @@ def _post_view(conversation: Conversation, message: Message) -> PostView:
         url=message.remote_url or "",
         created_at=message.created_at,
         private=conversation.private,
+        erased=is_erased(message),
     )
 
 

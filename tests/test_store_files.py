@@ -38,4 +38,3 @@ def test_a_new_database_and_its_directory_are_private_to_the_bot(tmp_path: Path)
             assert _mode(database.parent / companion) == 0o600
     finally:
         store.dispose()
-
