@@ -19,6 +19,7 @@ from bot.bridge import Bridge
 from bot.commands import SocialCommand
 from bot.config import ConfigError, Settings
 from bot.delivery import DeliveryWorker
+from bot.erasure import erase_expired
 from bot.handlers import actions, commands, messages, reactions
 from bot.jobs import JobPerformers
 from bot.metrics import Metrics
@@ -28,6 +29,12 @@ from bot.slack.api import SlackApi
 from bot.sources import SOURCES, Source
 from bot.store import Store, outbox
 from bot.store import accounts as account_store
+from bot.store.credentials import (
+    SessionCipher,
+    StoredSessions,
+    seal_plain_sessions,
+    session_cipher,
+)
 from bot.web import HttpServer, make_wsgi_app
 
 logger = logging.getLogger(__name__)
@@ -40,19 +47,6 @@ def instance_id() -> str:
     )
 
 
-class StoredSessions:
-    """SessionStore on the account_state table."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def load_session(self, account: str) -> str | None:
-        return account_store.get(self.store, account).session_json
-
-    def save_session(self, account: str, session_json: str) -> None:
-        account_store.save_session(self.store, account, session_json)
-
-
 def slack_client(settings: Settings) -> WebClient:
     if settings.slack_bot_token is None:
         raise ConfigError("SLACK_BOT_TOKEN is not set (put it in the environment or in .env)")
@@ -63,8 +57,10 @@ def slack_client(settings: Settings) -> WebClient:
     )
 
 
-def build_sources(settings: Settings, store: Store) -> dict[str, Source]:
-    sessions = StoredSessions(store)
+def build_sources(
+    settings: Settings, store: Store, cipher: SessionCipher | None = None
+) -> dict[str, Source]:
+    sessions = StoredSessions(store, cipher or session_cipher(settings))
     return {
         account.name: SOURCES[account.network](
             account, timeout=settings.delivery.http_timeout_seconds, sessions=sessions
@@ -93,7 +89,9 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
     client = slack_client(settings)
     slack = SlackApi(client)
     channels = {a.name: slack.resolve_channel(a.channel) for a in settings.accounts}
-    sources = build_sources(settings, store)
+    cipher = session_cipher(settings)
+    seal_plain_sessions(store, cipher)
+    sources = build_sources(settings, store, cipher)
     owner = instance_id()
     account_store.ensure_rows(store, [a.name for a in settings.accounts])
     wake = threading.Event()  # replaced by the worker's wake once it exists
@@ -214,7 +212,17 @@ def run(settings: Settings, *, stop: threading.Event) -> None:
         host=settings.slack.http_host,
         port=settings.slack.http_port,
     )
-    scheduler = build_scheduler(runtime.poller, settings.accounts, wake_outbox=runtime.worker.wake)
+    retention_days = settings.store.retention_days
+    scheduler = build_scheduler(
+        runtime.poller,
+        settings.accounts,
+        wake_outbox=runtime.worker.wake,
+        retention=(
+            (lambda: erase_expired(runtime.store, retention_days=retention_days))
+            if retention_days
+            else None
+        ),
+    )
     runtime.worker.start()
     scheduler.start()
     server.start()

@@ -25,6 +25,9 @@ EN: Mapping[str, str] = {
         " claimed by <@{user}>"
     ),
     "status.closed": ":white_check_mark: Closed by <@{user}> after {duration}",
+    "erased.author": "Someone on {network} (name erased)",
+    "erased.text": ":wastebasket: _The text of this post was erased._",
+    "erased.notification": "A {network} post (text erased)",
     "button.claim": "Claim",
     "button.unclaim": "Unclaim",
     "button.close": "Close",

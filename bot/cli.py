@@ -1,4 +1,4 @@
-"""`socialbridge run | check | demo | db upgrade` (and `python -m bot`): wiring only."""
+"""`socialbridge run | check | demo | forget | db upgrade` (and `python -m bot`): wiring only."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--scenario", choices=sorted(SCENARIOS), help="play scripted customers posting"
     )
     demo.add_argument("--no-browser", action="store_true", help="do not open the page in a browser")
+    forget = commands.add_parser(
+        "forget", help="erase a person's posts and names from the store and from the cards"
+    )
+    forget.add_argument("handle", help="@alice@remote.example, alice.bsky.social or alice")
+    forget.add_argument("--account", help="only in this account (its name in the config)")
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply the schema migrations")
@@ -53,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(settings)
         if args.command == "check":
             return _check(settings)
+        if args.command == "forget":
+            return _forget(settings, handle=args.handle, account=args.account)
         return _db_upgrade(settings)
     except ConfigError as exc:
         print(f"socialbridge: {exc}", file=sys.stderr)
@@ -67,6 +74,8 @@ def _secrets(settings: Settings) -> list[str]:
     ]
     for account in settings.accounts:
         values.extend(secret.reveal() for secret in account.secrets.values())
+    if settings.secret_key is not None:
+        values.extend(key.strip() for key in settings.secret_key.reveal().split(","))
     return values
 
 
@@ -112,6 +121,29 @@ def _db_upgrade(settings: Settings) -> int:
     store = Store(settings.database_url)
     store.upgrade()
     print(f"database is at the newest schema ({_safe_url(store.url)})")
+    return 0
+
+
+def _forget(settings: Settings, *, handle: str, account: str | None) -> int:
+    from bot.erasure import forget, parse_handle
+    from bot.store import Store
+
+    if account is not None and account not in {a.name for a in settings.accounts}:
+        raise ConfigError(f"--account {account!r}: no [[accounts]] entry has that name")
+    try:
+        query = parse_handle(handle, settings.accounts)
+    except ValueError as exc:
+        print(f"socialbridge forget: {exc}", file=sys.stderr)
+        return 2
+    store = Store(settings.database_url)
+    store.upgrade()
+    erased = forget(store, query, account=account)
+    store.dispose()
+    print(
+        f"forgot {query.handle}: erased {erased.messages} messages and the names of "
+        f"{erased.conversations} conversations in the store; {erased.slack_messages} Slack "
+        "messages will be rewritten by the running bot (when it next runs, if it is stopped)"
+    )
     return 0
 
 

@@ -74,6 +74,11 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreSettings:
+    retention_days: int = 0  # 0 = keep; else erase closed conversations' texts after this
+
+
+@dataclass(frozen=True, slots=True)
 class AccountSettings:
     name: str
     network: str
@@ -96,6 +101,8 @@ class Settings:
     slack_app_token: Secret | None
     slack_signing_secret: Secret | None
     log_format: str
+    store: StoreSettings = field(default_factory=StoreSettings)
+    secret_key: Secret | None = None  # SOCIALBRIDGE_SECRET_KEY: encrypts stored logins
 
     def account(self, name: str) -> AccountSettings:
         for account in self.accounts:
@@ -139,6 +146,7 @@ _DELIVERY_TYPES: dict[str, type] = {
     "backoff_base_seconds": float,
     "backoff_max_seconds": float,
 }
+_STORE_TYPES: dict[str, type] = {"retention_days": int}
 
 
 def load_settings(
@@ -179,7 +187,7 @@ def parse_settings(
     networks: Mapping[str, NetworkKeys],
 ) -> Settings:
     where = str(config_path)
-    _reject_unknown(raw, {"slack", "delivery", "accounts"}, where, "top level")
+    _reject_unknown(raw, {"slack", "delivery", "store", "accounts"}, where, "top level")
     slack = SlackSettings(**_section(raw.get("slack", {}), _SLACK_TYPES, where, "[slack]"))
     if slack.mode not in ("socket", "http"):
         raise ConfigError(f'{where}: [slack] mode must be "socket" or "http", not {slack.mode!r}')
@@ -192,6 +200,9 @@ def parse_settings(
     )
     if delivery.workers < 1 or delivery.max_attempts < 1:
         raise ConfigError(f"{where}: [delivery] workers and max_attempts must be at least 1")
+    store = StoreSettings(**_section(raw.get("store", {}), _STORE_TYPES, where, "[store]"))
+    if store.retention_days < 0:
+        raise ConfigError(f"{where}: [store] retention_days must be 0 (keep) or more")
 
     accounts_raw = raw.get("accounts", [])
     if not isinstance(accounts_raw, list):
@@ -226,7 +237,28 @@ def parse_settings(
         slack_app_token=secret("SLACK_APP_TOKEN"),
         slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
         log_format=log_format,
+        store=store,
+        secret_key=_fernet_keys(secret("SOCIALBRIDGE_SECRET_KEY")),
     )
+
+
+def _fernet_keys(value: Secret | None) -> Secret | None:
+    """SOCIALBRIDGE_SECRET_KEY: one Fernet key, or several separated by commas (the first
+    encrypts, every one decrypts: how a key is rotated). Never echoes the value."""
+    if value is None:
+        return None
+    from cryptography.fernet import Fernet
+
+    for key in value.reveal().split(","):
+        try:
+            Fernet(key.strip())
+        except ValueError:
+            raise ConfigError(
+                "SOCIALBRIDGE_SECRET_KEY must be a Fernet key (32 bytes in url-safe base64, "
+                "44 characters) or several separated by commas; make one with: python -c "
+                '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+            ) from None
+    return value
 
 
 def _reject_unknown(

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from bot.config import DeliverySettings
 from bot.domain import DeliveryError, RateLimited
-from bot.jobkinds import HELD_EVENT, POST_INBOUND
+from bot.jobkinds import HELD_EVENT, POST_INBOUND, REWRITE_ERASED
 from bot.pacing import ChannelPacer
 from bot.store import Job, Store, outbox, utcnow
 
@@ -30,9 +30,10 @@ GaveUp = Callable[[Session, Job, str], None]
 Observer = Callable[[Job, str, str | None], None]
 
 # Kinds that must never be dropped for a passing failure: a mention that never reaches
-# Slack, or a reply held until its card is recorded, is lost for good. They retry (with
-# capped backoff) until a permanent error.
-PERSISTENT_KINDS = frozenset({POST_INBOUND, HELD_EVENT})
+# Slack, a reply held until its card is recorded, or an erasure's promised Slack rewrite
+# (bot/erasure_slack.py) is lost for good. They retry (with capped backoff) until a
+# permanent error.
+PERSISTENT_KINDS = frozenset({POST_INBOUND, HELD_EVENT, REWRITE_ERASED})
 
 
 def backoff_seconds(attempts: int, *, base: float, cap: float) -> float:

@@ -8,6 +8,7 @@ UPDATE_CARD = "update_card"  # chat.update of the card's status line
 NOTICE = "notice"  # a sentence from the catalog into the thread
 REACT = "react"  # mark a Slack reply as sent
 HELD_EVENT = "held_event"  # a Slack event about a card not recorded yet, replayed when it is
+REWRITE_ERASED = "rewrite_erased"  # chat.update of a card or follow-up whose post was erased
 
 
 def slack_key(conversation_id: int | None) -> str:

@@ -16,11 +16,14 @@ from sqlmodel import Session, col, select
 from bot.bridge import Bridge, latest_inbound
 from bot.catalog import say
 from bot.domain import DeliveryError
+from bot.erasure import is_erased
+from bot.erasure_slack import ErasedMessageRewriter
 from bot.jobkinds import (
     HELD_EVENT,
     NOTICE,
     POST_INBOUND,
     REACT,
+    REWRITE_ERASED,
     SEND_REPLY,
     UPDATE_CARD,
     inbound_metadata_key,
@@ -63,6 +66,9 @@ class JobPerformers:
             NOTICE: self.notice,
             REACT: self.react,
             HELD_EVENT: self.held_event,
+            REWRITE_ERASED: ErasedMessageRewriter(
+                self.store, self.slack, update_card=self.update_card
+            ),
         }
 
     # ---- network -> Slack -------------------------------------------------------------
@@ -294,6 +300,7 @@ def _post_view(conversation: Conversation, message: Message) -> PostView:
         url=message.remote_url or "",
         created_at=message.created_at,
         private=conversation.private,
+        erased=is_erased(message),
     )
 
 

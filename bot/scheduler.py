@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 # A broken account (revoked token, server down) is retried ever less often, up to this.
 MAX_POLL_BACKOFF_SECONDS = 900.0
+RETENTION_INTERVAL_SECONDS = 3600.0
 
 
 class Poller:
@@ -88,8 +89,13 @@ class Poller:
 
 
 def build_scheduler(
-    poller: Poller, accounts: tuple[AccountSettings, ...], *, wake_outbox: Callable[[], None]
+    poller: Poller,
+    accounts: tuple[AccountSettings, ...],
+    *,
+    wake_outbox: Callable[[], None],
+    retention: Callable[[], object] | None = None,
 ) -> BackgroundScheduler:
+    """`retention` (erase what [store] retention_days says is old) runs at start and hourly."""
     scheduler = BackgroundScheduler(timezone="UTC")
     for account in accounts:
         scheduler.add_job(
@@ -105,7 +111,27 @@ def build_scheduler(
     scheduler.add_job(
         wake_outbox, "interval", seconds=5, id="outbox-tick", max_instances=1, coalesce=True
     )
+    if retention is not None:
+        scheduler.add_job(
+            _logged(retention, "retention"),
+            "interval",
+            seconds=RETENTION_INTERVAL_SECONDS,
+            id="retention",
+            next_run_time=utcnow(),
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler
+
+
+def _logged(task: Callable[[], object], name: str) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            task()
+        except Exception:  # a database hiccup: the next run tries again
+            logger.exception("%s crashed; trying again at the next run", name)
+
+    return run
 
 
 def _guarded(poll: Callable[[AccountSettings], int]) -> Callable[[AccountSettings], None]:

@@ -9,14 +9,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import AccountSettings, ConfigError, Secret
 from bot.domain import DeliveryError, RateLimited, ReplyTarget, UnknownOutcome, Visibility
+from bot.sources import SessionStore
 from bot.sources.bluesky import LOOKBACK, BlueskySource
 from bot.sources.bluesky_richtext import facets_for, find_links, find_mentions, plain_text_of
 from bot.sources.bluesky_tid import TID_PATTERN, tid_for_key, tid_from_parts
+from bot.store import AccountState, Store
+from bot.store import accounts as account_store
+from bot.store.credentials import SessionCipher, StoredSessions
 from tests.bluesky.fake_pds import DID, HANDLE, PASSWORD, FakePds
 
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"  # one grapheme, 25 UTF-8 bytes
@@ -142,7 +147,7 @@ def pds() -> Iterator[FakePds]:
         yield fake
 
 
-def _source(pds: FakePds, sessions: Sessions | None = None, **options: str) -> BlueskySource:
+def _source(pds: FakePds, sessions: SessionStore | None = None, **options: str) -> BlueskySource:
     settings = AccountSettings(
         name="brand",
         network="bluesky",
@@ -358,3 +363,44 @@ def test_the_appview_is_named_in_the_atproto_proxy_header(pds: FakePds) -> None:
     [listed] = pds.requests("app.bsky.notification.listNotifications")
     assert listed.headers["atproto-proxy"] == "did:web:api.bsky.app#bsky_appview"
     source.close()
+
+
+# ---- the session at rest (bot/store/credentials.py) -----------------------------------
+
+
+def _stored(store: Store, key: bytes) -> StoredSessions:
+    return StoredSessions(store, SessionCipher([key], where="SOCIALBRIDGE_SECRET_KEY"))
+
+
+def test_the_saved_session_is_encrypted_and_a_restart_reuses_it(pds: FakePds, store: Store) -> None:
+    key = Fernet.generate_key()
+    _source(pds, _stored(store, key)).verify()
+    _source(pds, _stored(store, key)).verify()
+    assert pds.logins == 1
+    raw = account_store.get(store, "brand").session_json or ""
+    assert raw.startswith("fernet:") and pds.access not in raw and "refresh-" not in raw
+
+
+def test_a_session_saved_under_another_key_means_logging_in_again(
+    pds: FakePds, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    _source(pds, _stored(store, Fernet.generate_key())).verify()
+    source = _source(pds, _stored(store, Fernet.generate_key()))
+    assert source.verify() == f"@{HANDLE}"
+    assert pds.logins == 2
+    assert any("account brand" in m and "changed" in m for m in caplog.messages)
+
+
+def test_a_plain_session_saved_by_the_previous_release_is_used_without_logging_in(
+    pds: FakePds, store: Store
+) -> None:
+    before = Sessions()  # the previous release kept the JSON as it is
+    _source(pds, before).verify()
+    account_store.ensure_rows(store, ["brand"])
+    with store.session() as session:
+        state = session.get_one(AccountState, "brand")
+        state.session_json = before.saved["brand"]
+        session.add(state)
+    _source(pds, _stored(store, Fernet.generate_key())).verify()
+    assert pds.logins == 1
+    assert (account_store.get(store, "brand").session_json or "").startswith("fernet:")

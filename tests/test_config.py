@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 
 GOOD = """
 [slack]
@@ -110,3 +111,41 @@ def test_real_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.M
     assert settings.slack_bot_token is not None
     assert settings.slack_bot_token.reveal() == "from-environment"
     assert settings.log_format == "json"
+
+
+def test_store_retention_days_is_read_and_defaults_to_keeping(tmp_path: Path) -> None:
+    settings = _load(tmp_path, GOOD)
+    assert isinstance(settings, Settings) and settings.store.retention_days == 0
+    settings = _load(tmp_path, "[store]\nretention_days = 90\n" + GOOD)
+    assert isinstance(settings, Settings) and settings.store.retention_days == 90
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ("retention_days = -1", "[store] retention_days must be 0 (keep) or more"),
+        ('retention_days = "90"', "[store] retention_days must be a int"),
+        ("retention_days = 1.5", "[store] retention_days must be a int"),
+        ("retension_days = 90", "[store]: unknown key 'retension_days'"),
+    ],
+)
+def test_a_bad_store_table_names_the_key(tmp_path: Path, table: str, expected: str) -> None:
+    message = _error(tmp_path, f"[store]\n{table}\n" + GOOD)
+    assert "socialbridge.toml" in message and expected in message
+
+
+def test_the_secret_key_is_a_secret_and_may_list_keys_for_rotation(tmp_path: Path) -> None:
+    keys = f"{Fernet.generate_key().decode()}, {Fernet.generate_key().decode()}"
+    settings = _load(tmp_path, GOOD, {**ENV, "SOCIALBRIDGE_SECRET_KEY": keys})
+    assert isinstance(settings, Settings) and settings.secret_key is not None
+    assert settings.secret_key.reveal() == keys
+    assert keys.split(",")[0] not in repr(settings)
+
+
+def test_a_secret_key_that_is_no_fernet_key_is_refused_without_showing_it(
+    tmp_path: Path,
+) -> None:
+    wrong = "correct-horse-battery-staple"
+    message = _error(tmp_path, GOOD, {**ENV, "SOCIALBRIDGE_SECRET_KEY": wrong})
+    assert "SOCIALBRIDGE_SECRET_KEY must be a Fernet key" in message
+    assert "Fernet.generate_key()" in message and wrong not in message

@@ -11,12 +11,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.config import AccountSettings, ConfigError, Secret
 from bot.domain import DeliveryError, RateLimited, ReplyTarget, Visibility
 from bot.sandbox.x_api import FakeX
 from bot.sources import NETWORK_KEYS, SOURCES
 from bot.sources.x import XSource
+from bot.store import Store
+from bot.store import accounts as account_store
+from bot.store.credentials import SessionCipher, StoredSessions
 
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"
 
@@ -500,3 +504,24 @@ def test_no_token_reaches_the_log(
     assert "renewed the X access token" in caplog.text
     for token in tokens:
         assert token not in caplog.text
+
+
+def test_the_renewed_pair_is_stored_encrypted_and_survives_a_restart(
+    fake: FakeX, store: Store
+) -> None:
+    sessions = StoredSessions(
+        store, SessionCipher([Fernet.generate_key()], where="SOCIALBRIDGE_SECRET_KEY")
+    )
+    account = account_for(fake)
+    first = XSource(account, timeout=2.0, sessions=sessions)
+    first.fetch(None)
+    fake.expire_access_tokens()
+    first.verify()
+    first.close()
+    raw = account_store.get(store, "acme-x").session_json or ""
+    assert raw.startswith("fernet:")
+    assert fake.access_token not in raw and fake.refresh_token not in raw
+    restarted = XSource(account, timeout=2.0, sessions=sessions)
+    assert restarted.verify() == "@acme"  # only the stored (rotated) pair still works
+    assert fake.refreshes == 1
+    restarted.close()

@@ -39,6 +39,7 @@ class PostView:
     url: str
     created_at: datetime
     private: bool
+    erased: bool = False  # text, names and links removed (bot/erasure.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,8 @@ def status_line(status: StatusView) -> str:
 
 def render_card(post: PostView, status: StatusView) -> tuple[str, Blocks]:
     """The parent message of a conversation: who, what, when, where, and how it stands."""
+    if post.erased:
+        return _erased_card(post, status)
     name = escape_mrkdwn(post.author_name or post.author_handle)
     handle = "@" + post.author_handle
     author = slack_link(post.author_url, handle) if post.author_url else escape_mrkdwn(handle)
@@ -148,6 +151,8 @@ def _buttons(status: StatusView, post: PostView) -> dict[str, Any]:
 
 def render_followup(post: PostView) -> tuple[str, Blocks]:
     """A later post of the customer, as a reply in the conversation's thread."""
+    if post.erased:
+        return _erased_followup(post)
     name = escape_mrkdwn(post.author_name or post.author_handle)
     handle = "@" + post.author_handle
     author = slack_link(post.author_url, handle) if post.author_url else escape_mrkdwn(handle)
@@ -160,6 +165,28 @@ def render_followup(post: PostView) -> tuple[str, Blocks]:
     ]
     text = f"{name}: {truncate_for_block(escape_mrkdwn(post.text), NOTIFICATION_LIMIT)}"
     return text, blocks
+
+
+def _erased_card(post: PostView, status: StatusView) -> tuple[str, Blocks]:
+    """The card once its post is erased: no name, text or link, still claimable."""
+    author = say("erased.author", network=network_name(post.network))
+    blocks: Blocks = [
+        _context(author),
+        {"type": "section", "text": {"type": "mrkdwn", "text": say("erased.text")}},
+        _context(_when(post.created_at)),
+        _context(status_line(status), block_id="status"),
+        _buttons(status, post),
+    ]
+    return say("erased.notification", network=network_name(post.network)), blocks
+
+
+def _erased_followup(post: PostView) -> tuple[str, Blocks]:
+    author = say("erased.author", network=network_name(post.network))
+    blocks: Blocks = [
+        _context(f"{author}  ·  {_when(post.created_at)}"),
+        {"type": "section", "text": {"type": "mrkdwn", "text": say("erased.text")}},
+    ]
+    return say("erased.notification", network=network_name(post.network)), blocks
 
 
 def render_notice(text: str) -> tuple[str, Blocks]:

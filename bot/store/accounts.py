@@ -69,10 +69,3 @@ def get(store: Store, account: str) -> AccountState:
 def all_states(store: Store) -> list[AccountState]:
     with store.read() as session:
         return list(session.exec(select(AccountState).order_by(col(AccountState.account))))
-
-
-def save_session(store: Store, account: str, session_json: str) -> None:
-    with store.session() as session:
-        state = session.get(AccountState, account) or AccountState(account=account)
-        state.session_json = session_json
-        session.add(state)

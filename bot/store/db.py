@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +73,15 @@ class Store:
         self.engine.dispose()
 
 
+def create_private_file(path: Path) -> None:
+    """Make the database file 0600 in a directory made 0700 before SQLite opens it: it holds
+    customers' posts and names. SQLite gives its -wal and -shm files the database file's
+    mode (findCreateFileMode in its os_unix.c). What already exists is left as it is."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -83,8 +93,8 @@ def _make_engine(url: str) -> sa.Engine:
     if not url.startswith("sqlite"):
         return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     database = sa.engine.make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        create_private_file(Path(database))
     engine = sa.create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10
     )

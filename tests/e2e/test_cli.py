@@ -7,9 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlmodel import col, select
+
+from bot.jobkinds import REWRITE_ERASED
 from bot.sandbox.mastodon_api import FakeMastodon
 from bot.sandbox.slack_api import FakeSlack
-from tests.e2e.harness import config_text, free_port, scene
+from bot.store import Conversation, Job, Message, Store
+from tests.e2e.harness import config_text, eventually, free_port, scene
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,3 +88,69 @@ def test_sigterm_stops_the_bot_cleanly(tmp_path: Path) -> None:
     with scene(tmp_path) as world:
         assert world.bot.stop() == 0
         assert "stopped" in world.bot.log()
+
+
+def _rewrites_done(database_url: str) -> list[Job]:
+    store = Store(database_url)
+    try:
+        with store.read() as session:
+            jobs = list(session.exec(select(Job).where(col(Job.kind) == REWRITE_ERASED)))
+    finally:
+        store.dispose()
+    return jobs if jobs and all(job.state == "done" for job in jobs) else []
+
+
+def _stored_texts(database_url: str) -> str:
+    """Every text, name and link the bot keeps of its conversations, as one string."""
+    store = Store(database_url)
+    try:
+        with store.read() as session:
+            messages = session.exec(select(Message)).all()
+            conversations = session.exec(select(Conversation)).all()
+    finally:
+        store.dispose()
+    return repr(
+        [(m.text, m.author_name, m.author_handle, m.author_url, m.remote_url) for m in messages]
+        + [(c.author_name, c.author_handle) for c in conversations]
+    )
+
+
+def test_forget_erases_a_customer_from_the_store_and_rewrites_their_slack_messages(
+    tmp_path: Path,
+) -> None:
+    with scene(tmp_path) as world:
+        alice = world.mastodon.add_account("alice", "Alice Liddell", domain="remote.example")
+        first = world.mastodon.customer_posts(alice, "@acme my order 1234 never arrived")
+        card = world.card_for("my order 1234 never arrived")
+        world.mastodon.customer_posts(
+            alice, "@acme I live at 5 Rabbit Hole Lane", in_reply_to_id=first["id"]
+        )
+        [follow_up] = eventually(
+            lambda: world.slack.thread(world.channel, card["ts"]), what="the follow-up"
+        )
+        eventually(lambda: world.card_updates(card["ts"]), what="the card's update for it")
+        carol = world.mastodon.add_account("carol", "Carol", domain="remote.example")
+        world.mastodon.customer_posts(carol, "@acme is the shop open on Sunday?")
+        other = world.card_for("is the shop open on Sunday?")
+
+        result = _run(["forget", "@alice@remote.example"], world.bot.env, tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "erased 2 messages and the names of 1 conversations" in result.stdout
+        assert "2 Slack messages will be rewritten" in result.stdout
+
+        assert len(eventually(lambda: _rewrites_done(world.database_url), what="rewrites")) == 2
+        stored = _stored_texts(world.database_url)
+        for personal in ("1234", "Rabbit Hole", "Alice", "alice"):
+            assert personal not in stored
+        assert "is the shop open on Sunday?" in stored
+        for ts in (card["ts"], follow_up["ts"]):
+            shown = world.slack.message(world.channel, ts)
+            assert shown is not None and "was erased" in str(shown["blocks"])
+            for personal in ("1234", "Rabbit Hole", "Alice", "alice"):
+                assert personal not in str(shown)
+        assert len(world.card_updates(follow_up["ts"])) == 1
+        rewritten = [u for u in world.card_updates(card["ts"]) if "was erased" in str(u)]
+        assert len(rewritten) == 1
+        assert world.card_updates(other["ts"]) == []
+        untouched = world.slack.message(world.channel, other["ts"])
+        assert untouched is not None and "open on Sunday?" in untouched["text"]
