@@ -75,8 +75,12 @@ class SentReply:
 
 @dataclass(frozen=True, slots=True)
 class LengthVerdict:
+    """`counted` is False when the text was too long to be worth counting: `count` is then
+    the bound it exceeds (bot.textlength.too_long_to_count)."""
+
     count: int
     limit: int
+    counted: bool = True
 
     @property
     def fits(self) -> bool:
