@@ -103,6 +103,16 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
+MAX_RETRY_AFTER_SECONDS = 900.0
+"""The longest wait a server's Retry-After or rate-limit reset may impose on us (15 min)."""
+
+
+def capped_wait(seconds: float) -> float:
+    """A server-given wait, never negative and never over MAX_RETRY_AFTER_SECONDS: a
+    `Retry-After: 999999` from a broken or hostile server must not park a job for days."""
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS)
+
+
 class RateLimited(DeliveryError):
     def __init__(self, reason: str, *, retry_after: float) -> None:
         super().__init__(reason, retry_after=retry_after)
