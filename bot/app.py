@@ -208,6 +208,7 @@ def run(settings: Settings, *, stop: threading.Event) -> None:
             slack=slack_wsgi,
             health=lambda: health(runtime),
             metrics=runtime.metrics.render,
+            ops_token=settings.ops_token,
         ),
         host=settings.slack.http_host,
         port=settings.slack.http_port,

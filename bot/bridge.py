@@ -34,6 +34,7 @@ from bot.ports import SlackPort
 from bot.slack.mrkdwn import slack_to_plain
 from bot.sources import Source
 from bot.store import AccountState, Conversation, Message, Store, outbox, queries, utcnow
+from bot.textlength import refusal_key
 
 logger = logging.getLogger(__name__)
 
@@ -476,7 +477,7 @@ class Bridge:
         target = latest_inbound(session, conversation)
         verdict = source.measure(source.prepare_reply(plain, to=target))
         if not verdict.fits:
-            return ("reply.too_long", {"limit": verdict.limit, "count": verdict.count})
+            return (refusal_key(verdict), {"limit": verdict.limit, "count": verdict.count})
         return None
 
     def notify(

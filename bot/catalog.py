@@ -37,6 +37,10 @@ EN: Mapping[str, str] = {
         ":no_entry: Not sent: {network} allows {limit} characters and this reply has {count}."
         " Shorten it and send it again."
     ),
+    "reply.far_too_long": (
+        ":no_entry: Not sent: {network} allows {limit:,} characters and this reply has more"
+        " than {count:,}. Shorten it and send it again."
+    ),
     "reply.failed": ":warning: Not sent to {network}: {reason}",
     "reply.edit_too_late": (
         ":information_source: That reply had already been sent; the edit changes nothing on"

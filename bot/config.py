@@ -6,12 +6,14 @@ expected (mautrix-style); secrets are only ever named in the file, never written
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -103,6 +105,7 @@ class Settings:
     log_format: str
     store: StoreSettings = field(default_factory=StoreSettings)
     secret_key: Secret | None = None  # SOCIALBRIDGE_SECRET_KEY: encrypts stored logins
+    ops_token: Secret | None = None  # SOCIALBRIDGE_OPS_TOKEN: guards /metrics, /healthz details
 
     def account(self, name: str) -> AccountSettings:
         for account in self.accounts:
@@ -239,6 +242,7 @@ def parse_settings(
         log_format=log_format,
         store=store,
         secret_key=_fernet_keys(secret("SOCIALBRIDGE_SECRET_KEY")),
+        ops_token=secret("SOCIALBRIDGE_OPS_TOKEN"),
     )
 
 
@@ -294,6 +298,20 @@ def _typed(value: Any, expected: type, where: str, label: str) -> Any:
     return value
 
 
+def _is_loopback(url: str) -> bool:
+    """The URL's host is this machine: tokens sent to it in the clear never cross a network."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _account(
     entry: Any,
     index: int,
@@ -326,6 +344,11 @@ def _account(
         raise ConfigError(f"{where}: {label}: missing required key 'server' for {network}")
     if not isinstance(server, str) or not server.startswith(("http://", "https://")):
         raise ConfigError(f"{where}: {label} server must be an http(s) URL, got {server!r}")
+    if server.startswith("http://") and not _is_loopback(server):
+        raise ConfigError(
+            f"{where}: {label} server must use https:// ({server!r}); plain http:// is "
+            "accepted only for a loopback host (127.0.0.1, ::1, localhost)"
+        )
     poll = _typed(
         entry.get("poll_seconds", keys.default_poll_seconds), float, where, f"{label} poll_seconds"
     )

@@ -75,8 +75,12 @@ class SentReply:
 
 @dataclass(frozen=True, slots=True)
 class LengthVerdict:
+    """`counted` is False when the text was too long to be worth counting: `count` is then
+    the bound it exceeds (bot.textlength.too_long_to_count)."""
+
     count: int
     limit: int
+    counted: bool = True
 
     @property
     def fits(self) -> bool:
@@ -97,6 +101,16 @@ class DeliveryError(Exception):
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+MAX_RETRY_AFTER_SECONDS = 900.0
+"""The longest wait a server's Retry-After or rate-limit reset may impose on us (15 min)."""
+
+
+def capped_wait(seconds: float) -> float:
+    """A server-given wait, never negative and never over MAX_RETRY_AFTER_SECONDS: a
+    `Retry-After: 999999` from a broken or hostile server must not park a job for days."""
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS)
 
 
 class RateLimited(DeliveryError):

@@ -40,6 +40,7 @@ from bot.slack.render import (
     render_notice,
 )
 from bot.store import Conversation, Job, Message, outbox, queries, utcnow
+from bot.textlength import refusal_key
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +214,7 @@ class JobPerformers:
         if not verdict.fits:
             raise DeliveryError(
                 say(
-                    "reply.too_long",
+                    refusal_key(verdict),
                     network=network_name(conversation.network),
                     limit=verdict.limit,
                     count=verdict.count,

@@ -10,10 +10,22 @@ from __future__ import annotations
 
 import regex
 
-__all__ = ["DEFAULT_MASTODON_URL_WEIGHT", "grapheme_count", "mastodon_length"]
+from bot.domain import LengthVerdict
+
+__all__ = [
+    "DEFAULT_MASTODON_URL_WEIGHT",
+    "UNCOUNTED_FACTOR",
+    "grapheme_count",
+    "mastodon_length",
+    "refusal_key",
+    "too_long_to_count",
+]
 
 DEFAULT_MASTODON_URL_WEIGHT = 23
 """Mastodon's `characters_reserved_per_url` unless the instance says otherwise."""
+
+UNCOUNTED_FACTOR = 10
+"""A text longer than this many times the limit is refused without counting it."""
 
 _GRAPHEME = regex.compile(r"\X")
 
@@ -66,6 +78,25 @@ _MENTION_SPOILER = regex.compile(
 )
 
 _Entity = tuple[int, int, str]
+
+
+def too_long_to_count(text: str, *, limit: int) -> LengthVerdict | None:
+    """The refusal for a text over UNCOUNTED_FACTOR times `limit` code points, else None.
+
+    Every network's count is at most the number of code points (a grapheme, a weighted
+    character, a UTF-8 byte is at least one), except that a long URL counts as one fixed
+    weight: a reply that is mostly one link of thousands of characters is refused too.
+    That is the price of never running a count over a pasted book inside a Slack request.
+    """
+    bound = UNCOUNTED_FACTOR * limit
+    if len(text) <= bound:
+        return None
+    return LengthVerdict(count=bound, limit=limit, counted=False)
+
+
+def refusal_key(verdict: LengthVerdict) -> str:
+    """The catalog sentence that refuses a reply over the limit, with its limit and count."""
+    return "reply.too_long" if verdict.counted else "reply.far_too_long"
 
 
 def grapheme_count(text: str) -> int:

@@ -1,11 +1,15 @@
 """The HTTP face: /slack/events (HTTP mode), /healthz and /metrics (both modes).
 
 A plain WSGI app served by waitress; Bolt's WSGI adapter verifies Slack's signature and
-timestamp before any listener runs.
+timestamp before any listener runs. A body over MAX_BODY_BYTES is answered 413 before
+anything parses it. With an operations token, /metrics and the details of /healthz are
+for its bearer only; a load balancer still gets the status code.
 """
 
 from __future__ import annotations
 
+import hmac
+import io
 import json
 import logging
 import sys
@@ -15,14 +19,23 @@ from typing import Any
 
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from bot.config import Secret
+
 logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+"""Slack's events and interactions are a few kB; nothing bigger is worth reading."""
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Health = Callable[[], tuple[bool, Mapping[str, Any]]]
 
 
 def make_wsgi_app(
-    *, slack: WsgiApp | None, health: Health, metrics: Callable[[], bytes]
+    *,
+    slack: WsgiApp | None,
+    health: Health,
+    metrics: Callable[[], bytes],
+    ops_token: Secret | None = None,
 ) -> WsgiApp:
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -30,24 +43,64 @@ def make_wsgi_app(
         if path == "/slack/events" and slack is not None:
             if method != "POST":
                 return _respond(start_response, "405 Method Not Allowed", b"POST only\n")
+            if _body_too_large(environ):
+                return _respond(start_response, "413 Content Too Large", b"body too large\n")
             return _guarded(slack, environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
-            try:
-                ok, body = health()
-            except Exception:
-                logger.exception("health check failed")
-                ok, body = False, {"status": "error"}
-            status = "200 OK" if ok else "503 Service Unavailable"
-            return _respond(
-                start_response, status, json.dumps(body, default=str).encode(), "application/json"
-            )
+            return _health(start_response, health, detailed=_bearer(environ, ops_token))
         if path == "/metrics" and method in ("GET", "HEAD"):
+            if not _bearer(environ, ops_token):
+                return _respond(
+                    start_response,
+                    "401 Unauthorized",
+                    b"bearer token required\n",
+                    headers=[("WWW-Authenticate", 'Bearer realm="socialbridge"')],
+                )
             return _respond(
                 start_response, "200 OK", metrics(), "text/plain; version=0.0.4; charset=utf-8"
             )
         return _respond(start_response, "404 Not Found", b"not found\n")
 
     return app
+
+
+def _health(start_response: Callable[..., Any], health: Health, *, detailed: bool) -> list[bytes]:
+    try:
+        ok, body = health()
+    except Exception:
+        logger.exception("health check failed")
+        ok, body = False, {"status": "error"}
+    if not detailed:
+        body = {"status": "ok" if ok else "error"}
+    status = "200 OK" if ok else "503 Service Unavailable"
+    return _respond(
+        start_response, status, json.dumps(body, default=str).encode(), "application/json"
+    )
+
+
+def _bearer(environ: Mapping[str, Any], token: Secret | None) -> bool:
+    """No token configured, or the request carries it (RFC 6750 bearer, constant time)."""
+    if token is None:
+        return True
+    scheme, _, credentials = str(environ.get("HTTP_AUTHORIZATION", "")).partition(" ")
+    # WSGI hands headers over as latin-1 text (PEP 3333): back to the bytes that were sent.
+    sent = credentials.strip().encode("latin-1", errors="replace")
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent, token.reveal().encode())
+
+
+def _body_too_large(environ: dict[str, Any]) -> bool:
+    """Over MAX_BODY_BYTES by its Content-Length; without a usable one, the body is read (one
+    byte past the limit at most) and handed on from memory with its real length."""
+    declared = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if declared.isdigit():
+        return int(declared) > MAX_BODY_BYTES
+    stream = environ.get("wsgi.input")
+    body = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
+    if len(body) > MAX_BODY_BYTES:
+        return True
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return False
 
 
 def _guarded(
@@ -70,8 +123,13 @@ def _respond(
     body: bytes,
     content_type: str = "text/plain; charset=utf-8",
     exc_info: Any = None,
+    headers: list[tuple[str, str]] | None = None,
 ) -> list[bytes]:
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    headers = [
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(body))),
+        *(headers or []),
+    ]
     if exc_info is not None:  # PEP 3333: replaces headers if the app had started a response
         start_response(status, headers, exc_info)
     else:
@@ -84,7 +142,13 @@ class HttpServer:
 
     def __init__(self, app: WsgiApp, *, host: str, port: int, threads: int = 8) -> None:
         self._server: BaseWSGIServer | MultiSocketServer = create_server(
-            app, host=host, port=port, threads=threads, ident="socialbridge"
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="socialbridge",
+            # waitress refuses a body of max_request_body_size bytes or more, chunked or not
+            max_request_body_size=MAX_BODY_BYTES + 1,
         )
         self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
 

@@ -149,3 +149,34 @@ def test_a_secret_key_that_is_no_fernet_key_is_refused_without_showing_it(
     message = _error(tmp_path, GOOD, {**ENV, "SOCIALBRIDGE_SECRET_KEY": wrong})
     assert "SOCIALBRIDGE_SECRET_KEY must be a Fernet key" in message
     assert "Fernet.generate_key()" in message and wrong not in message
+
+
+@pytest.mark.parametrize(
+    "server",
+    ["http://mastodon.example", "http://10.0.0.7:3000", "http://localhost.evil.example",
+     "http://[::ffff:127.0.0.1]", "http://127.0.0.1.nip.io"],
+)  # fmt: skip
+def test_plain_http_to_a_host_that_is_not_loopback_is_refused_naming_the_key(
+    tmp_path: Path, server: str
+) -> None:
+    message = _error(tmp_path, GOOD.replace("https://mastodon.example", server))
+    assert "'acme-mastodon' server must use https://" in message and server in message
+
+
+@pytest.mark.parametrize(
+    "server",
+    ["http://127.0.0.1:8080", "http://127.3.2.1", "http://[::1]:3000", "http://localhost:3000",
+     "https://mastodon.example"],
+)  # fmt: skip
+def test_plain_http_is_accepted_for_loopback_hosts(tmp_path: Path, server: str) -> None:
+    settings = _load(tmp_path, GOOD.replace("https://mastodon.example", server))
+    assert isinstance(settings, Settings) and settings.accounts[0].server == server
+
+
+def test_the_ops_token_is_read_from_the_environment_and_hidden(tmp_path: Path) -> None:
+    settings = _load(tmp_path, GOOD, env={**ENV, "SOCIALBRIDGE_OPS_TOKEN": "ops-secret-1"})
+    assert isinstance(settings, Settings) and settings.ops_token is not None
+    assert settings.ops_token.reveal() == "ops-secret-1"
+    assert "ops-secret-1" not in repr(settings)
+    unset = _load(tmp_path, GOOD)
+    assert isinstance(unset, Settings) and unset.ops_token is None

@@ -126,9 +126,24 @@ def test_hostile_input_is_counted_quickly() -> None:
     assert length("https://" + "a." * 40000 + "!") == len("https://" + "a." * 40000 + "!")
 
 
-@given(st.text())
-def test_arbitrary_text_never_raises_and_is_never_negative(text: str) -> None:
-    assert mastodon_length(text, url_weight=23) >= 0
+WORDS = st.text(
+    alphabet=st.characters(
+        blacklist_characters=":@", blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp")
+    ),
+    min_size=1,
+)
+LINKS = st.text(alphabet="abcxyz0123", min_size=1, max_size=30).map(
+    lambda path: f"https://example.com/{path}"
+)
+
+
+@given(st.lists(st.one_of(WORDS, LINKS), min_size=1, max_size=8))
+def test_words_and_links_count_their_graphemes_and_the_url_weight_each(
+    parts: list[str],
+) -> None:
+    # Each link is a fixed run of 23; the words count as the graphemes they make, joined.
+    as_counted = " ".join("x" * 23 if part.startswith("https://") else part for part in parts)
+    assert length(" ".join(parts)) == grapheme_count(as_counted)
 
 
 @given(st.text(alphabet=st.characters(blacklist_characters=":@")))

@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.domain import DeliveryError, RateLimited, UnknownOutcome
+from bot.domain import DeliveryError, RateLimited, UnknownOutcome, capped_wait
 
 METADATA_EVENT_TYPE = "socialbridge_message"
 # Who may reply publicly is checked on every reply; a minute-old member list is fresh enough
@@ -334,7 +334,7 @@ def _retry_after(headers: Mapping[str, Any]) -> float:
         if name.lower() == "retry-after":
             raw = value[0] if isinstance(value, list) else value
             try:
-                return max(0.0, float(raw))
+                return capped_wait(float(raw))
             except ValueError:
                 break
     return 1.0

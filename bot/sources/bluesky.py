@@ -31,6 +31,7 @@ from bot.sources.base import SessionStore
 from bot.sources.bluesky_richtext import facets_for, plain_text_of
 from bot.sources.bluesky_tid import tid_for_key
 from bot.sources.bluesky_xrpc import XrpcClient, XrpcError
+from bot.textlength import too_long_to_count
 
 logger = logging.getLogger(__name__)
 
@@ -265,6 +266,9 @@ class BlueskySource:
     def measure(self, text: str) -> LengthVerdict:
         """300 graphemes; and 3000 UTF-8 bytes, which only long emoji sequences reach: then
         the limit is how many of this text's graphemes fit in 3000 bytes."""
+        too_long = too_long_to_count(text, limit=MAX_GRAPHEMES)
+        if too_long is not None:
+            return too_long
         graphemes = _GRAPHEME.findall(text)
         limit = MAX_GRAPHEMES
         if len(text.encode("utf-8")) > MAX_BYTES:

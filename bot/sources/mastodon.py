@@ -27,7 +27,7 @@ from bot.domain import (
 from bot.sources.base import SessionStore
 from bot.sources.mastodon_html import mastodon_html_to_text
 from bot.sources.transport import send
-from bot.textlength import mastodon_length
+from bot.textlength import mastodon_length, too_long_to_count
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,9 @@ class MastodonSource:
 
     def measure(self, text: str) -> LengthVerdict:
         limit, url_weight = self._instance_limits()
-        return LengthVerdict(count=mastodon_length(text, url_weight=url_weight), limit=limit)
+        return too_long_to_count(text, limit=limit) or LengthVerdict(
+            count=mastodon_length(text, url_weight=url_weight), limit=limit
+        )
 
     def reply(self, *, to: ReplyTarget, text: str, key: str) -> SentReply:
         # Idempotency-Key: Mastodon answers a repeated request with the status it already

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from bot.domain import DeliveryError, RateLimited, UnknownOutcome
+from bot.domain import DeliveryError, RateLimited, UnknownOutcome, capped_wait
 
 # Headers that say when a rate-limit window resets, per network (epoch seconds or ISO 8601):
 # Mastodon https://docs.joinmastodon.org/api/rate-limits/ ; Bluesky (ratelimit-reset) ;
@@ -59,15 +59,16 @@ def error_for(response: httpx.Response, *, network: str) -> DeliveryError:
 
 
 def retry_after(response: httpx.Response, *, default: float = 60.0) -> float:
-    """Seconds to wait: Retry-After (seconds or HTTP date), else the rate-limit reset."""
+    """Seconds to wait: Retry-After (seconds or HTTP date), else the rate-limit reset;
+    capped at MAX_RETRY_AFTER_SECONDS."""
     headers = response.headers
     value = headers.get("retry-after")
     if value:
         try:
-            return max(0.0, float(value))
+            return capped_wait(float(value))
         except ValueError:
             try:
-                return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+                return capped_wait(parsedate_to_datetime(value).timestamp() - time.time())
             except (TypeError, ValueError):
                 pass
     for name in _RESET_HEADERS:
@@ -75,8 +76,8 @@ def retry_after(response: httpx.Response, *, default: float = 60.0) -> float:
         if reset:
             seconds = _reset_in(reset)
             if seconds is not None:
-                return seconds
-    return default
+                return capped_wait(seconds)
+    return capped_wait(default)
 
 
 def _reset_in(value: str) -> float | None:

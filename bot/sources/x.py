@@ -40,6 +40,7 @@ from bot.sources.transport import send
 from bot.sources.x_auth import NETWORK, BearerAuth, XTokens
 from bot.sources.x_cursor import MentionCursor
 from bot.sources.x_text import MAX_WEIGHTED_LENGTH, comparable_text, x_weighted_length
+from bot.textlength import too_long_to_count
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +203,9 @@ class XSource:
         return text
 
     def measure(self, text: str) -> LengthVerdict:
-        return LengthVerdict(count=x_weighted_length(text), limit=MAX_WEIGHTED_LENGTH)
+        return too_long_to_count(text, limit=MAX_WEIGHTED_LENGTH) or LengthVerdict(
+            count=x_weighted_length(text), limit=MAX_WEIGHTED_LENGTH
+        )
 
     def reply(self, *, to: ReplyTarget, text: str, key: str) -> SentReply:
         # X has no idempotency key: after a timeout the worker calls find_reply first, and X

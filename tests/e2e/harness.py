@@ -116,8 +116,14 @@ class BotProcess:
             return False
 
     def health(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
+        """The detailed /healthz, with the ops token when the bot was started with one."""
+        request = urllib.request.Request(f"{self.url}/healthz", headers=self.ops_headers())
+        with urllib.request.urlopen(request, timeout=5) as response:
             return dict(json.load(response))
+
+    def ops_headers(self) -> dict[str, str]:
+        token = self.env.get("SOCIALBRIDGE_OPS_TOKEN")
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     def stop(self) -> int:
         """SIGTERM, as an orchestrator stops it; returns the exit code."""

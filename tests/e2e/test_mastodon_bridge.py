@@ -131,6 +131,21 @@ def test_an_over_long_reply_is_refused_with_the_limit_and_the_count(world: Scene
     assert world.statuses_replying_to(str(status["id"])) == []
 
 
+def test_a_reply_over_ten_times_the_limit_is_refused_without_a_count(world: Scene) -> None:
+    status, card = _conversation(world, "hedy", "write me a book")
+    world.reply_in_thread(card, "word " * 1200)
+    notice = eventually(
+        lambda: [
+            m
+            for m in world.slack.thread(world.channel, str(card["ts"]))
+            if m.get("bot_id") and "Not sent" in m["text"]
+        ],
+        what="the refusal in the thread",
+    )
+    assert "allows 500 characters and this reply has more than 5,000." in notice[0]["text"]
+    assert world.statuses_replying_to(str(status["id"])) == []
+
+
 INJECTIONS = "<!channel> <!here> <@U123> <https://evil.example|bank> &lt;b&gt;"
 
 

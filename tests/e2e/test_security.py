@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import socket
 import subprocess
 import sys
+import threading
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,3 +97,83 @@ def test_no_secret_appears_in_logs_check_output_or_healthz(world: Scene) -> None
         for secret in secrets:
             assert secret not in text, f"a secret appears in {where}"
     assert Path(world.bot.log_path).stat().st_size > 0
+
+
+def _post_raw(url: str, head: bytes, body: bytes) -> tuple[int, bytes]:
+    """Send a request as a careless or hostile client would: the body goes out in a thread
+    (the server may stop reading it), the answer is read meanwhile."""
+    parts = urllib.parse.urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+
+        def send_body() -> None:
+            with contextlib.suppress(OSError):
+                sock.sendall(body)
+
+        sock.sendall(head)
+        sender = threading.Thread(target=send_body, daemon=True)
+        sender.start()
+        answer = b""
+        with contextlib.suppress(OSError):
+            while b"\r\n\r\n" not in answer and (chunk := sock.recv(65536)):
+                answer += chunk
+        sender.join(10)
+    status_line = answer.split(b"\r\n", 1)[0]
+    return int(status_line.split()[1]), answer
+
+
+def test_a_body_over_one_mib_is_answered_413_and_the_bot_carries_on(world: Scene) -> None:
+    body = b'{"type": "event_callback", "padding": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    head = (
+        b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    status, _ = _post_raw(f"{world.bot.url}/slack/events", head, body)
+    assert status == 413
+    with urllib.request.urlopen(f"{world.bot.url}/healthz", timeout=5) as response:
+        assert response.status == 200
+    status_id, card = _card(world, "quinn", "still there after the big one?")
+    world.reply_in_thread(card, "Yes, still here.", user=ALLOWED)
+    replies = eventually(lambda: world.statuses_replying_to(status_id), what="the reply")
+    assert [world.posted_text(r) for r in replies] == ["@quinn@remote.example Yes, still here."]
+
+
+OPS_TOKEN = "ops-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
+    with scene(
+        tmp_path_factory.mktemp("ops"), extra_env={"SOCIALBRIDGE_OPS_TOKEN": OPS_TOKEN}
+    ) as running:
+        yield running
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read()
+
+
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer wrong-token", f"Basic {OPS_TOKEN}", OPS_TOKEN]
+)
+def test_with_an_ops_token_metrics_need_it(guarded: Scene, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    status, body = _get(f"{guarded.bot.url}/metrics", headers)
+    assert status == 401 and b"socialbridge" not in body
+    status, body = _get(f"{guarded.bot.url}/metrics", guarded.bot.ops_headers())
+    assert status == 200 and b"socialbridge" in body
+
+
+def test_with_an_ops_token_healthz_shows_only_its_status_to_others(guarded: Scene) -> None:
+    status, body = _get(f"{guarded.bot.url}/healthz", {"Authorization": "Bearer wrong"})
+    assert (status, json.loads(body)) == (200, {"status": "ok"})
+    status, body = _get(f"{guarded.bot.url}/healthz")
+    assert (status, json.loads(body)) == (200, {"status": "ok"})
+    details = guarded.bot.health()  # sends the token
+    assert details["status"] == "ok" and details["queue_depth"] == 0
+    assert [a["name"] for a in details["accounts"]] == ["acme-mastodon"]
+    assert OPS_TOKEN not in guarded.bot.log()

@@ -130,3 +130,18 @@ def test_a_timeout_after_x_accepted_the_reply_posts_it_once(world: XWorld) -> No
     posts = [c for c in world.x.calls("POST /2/tweets") if "Erin" in str(c.params.get("text"))]
     assert len(posts) == 1  # found by looking at our own Posts, not sent again
     assert world.x.calls("GET /2/users/:id/tweets")
+
+
+def test_a_reply_that_backtracks_twitter_text_is_refused_at_once_with_its_count(
+    world: XWorld,
+) -> None:
+    # twitter-text's URL regex needs ~25 s for this text; the count runs inside the request.
+    tweet, card = world.mention("erin", "how long may a reply be?")
+    world.scene.reply_in_thread(card, "a." * 1400)
+    notices = eventually(
+        lambda: [m for m in world.thread_notices(card) if "Not sent" in m["text"]],
+        timeout=10,
+        what="the refusal in the thread",
+    )
+    assert "X allows 280 characters and this reply has 2800." in notices[0]["text"]
+    assert world.x.replies_to(tweet["id"]) == []
