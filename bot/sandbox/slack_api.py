@@ -57,12 +57,14 @@ class FakeSlack(LoopbackServer):
         bot_id: str = "BBOT",
         app_id: str = "A0SANDBOX",
         bot_name: str = "socialbridge",
+        enterprise_id: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         super().__init__(host=host, port=port)
         self.token = token
         self.team_id = team_id
+        self.enterprise_id = enterprise_id  # set: the workspace belongs to a Grid org
         self.team_name = team_name
         self.team_domain = team_domain
         self.bot_user_id = bot_user_id
@@ -109,6 +111,7 @@ class FakeSlack(LoopbackServer):
         is_restricted: bool = False,
         is_ultra_restricted: bool = False,
         team_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> str:
         """Create a person (or another bot's user) and return its id; joins `channels`.
         `is_restricted` makes a guest, `team_id` someone from another workspace (Slack
@@ -125,6 +128,7 @@ class FakeSlack(LoopbackServer):
                 is_restricted=is_restricted,
                 is_ultra_restricted=is_ultra_restricted,
                 team_id=team_id,
+                enterprise_id=enterprise_id,
             )
             for channel in channels:
                 self.add_member(channel, user_id)
