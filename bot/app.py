@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from slack_bolt import App
@@ -20,13 +21,14 @@ from bot.commands import SocialCommand
 from bot.config import ConfigError, Settings
 from bot.delivery import DeliveryWorker
 from bot.erasure import erase_expired
-from bot.handlers import actions, commands, messages, reactions
+from bot.handlers import actions, commands, membership, messages, reactions
 from bot.jobs import JobPerformers
 from bot.metrics import Metrics
 from bot.pacing import ChannelPacer
 from bot.scheduler import Poller, build_scheduler
 from bot.slack.api import SlackApi
 from bot.sources import SOURCES, Source
+from bot.speakers import SpeakerPolicy
 from bot.store import Store, outbox
 from bot.store import accounts as account_store
 from bot.store.credentials import (
@@ -125,9 +127,11 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
         # event for good, while a request left unanswered is redelivered by Slack.
         process_before_response=True,
     )
+    speakers = SpeakerPolicy(settings.slack, slack)
     messages.register(bolt, bridge)
-    reactions.register(bolt, bridge)
-    actions.register(bolt, bridge)
+    reactions.register(bolt, bridge, speakers)
+    actions.register(bolt, bridge, speakers)
+    membership.register(bolt, slack)
     commands.register(
         bolt,
         command_name=settings.slack.command,
@@ -137,6 +141,7 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
             command=settings.slack.command,
             user_name=slack.user_name,
             permalink=slack.permalink,
+            member_channels=partial(speakers.member_channels, channels=set(channels.values())),
         ),
     )
     poller = Poller(

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from bot import triage
 from bot.config import Settings
-from bot.domain import DeliveryError, FetchResult, Post, ReplyTarget, Visibility
+from bot.domain import FetchResult, Post, ReplyTarget, Visibility
 from bot.jobkinds import (
     HELD_EVENT,
     NOTICE,
@@ -33,6 +33,7 @@ from bot.jobkinds import (
 from bot.ports import SlackPort
 from bot.slack.mrkdwn import slack_to_plain
 from bot.sources import Source
+from bot.speakers import SpeakerPolicy
 from bot.store import AccountState, Conversation, Message, Store, outbox, queries, utcnow
 from bot.textlength import refusal_key
 
@@ -73,6 +74,7 @@ class SlackReply:
     ts: str
     user: str
     text: str  # Slack mrkdwn, as in the event
+    user_team: str = ""  # the event's user_team: another workspace's for Slack Connect
 
 
 class Bridge:
@@ -453,19 +455,12 @@ class Bridge:
             pass  # the original arrived meanwhile; its delete is handled by a redelivery
 
     def _not_allowed(self, reply: SlackReply) -> tuple[str, dict[str, object]] | None:
-        """Only people in the mapped channel (and in the allow-list, if one is set) speak
-        for the company in public (invariant 4)."""
-        slack = self.settings.slack
-        allowed = not slack.allowed_users or reply.user in slack.allowed_users
-        try:
-            if allowed and slack.allowed_usergroup:
-                allowed = reply.user in self.slack.usergroup_members(slack.allowed_usergroup)
-            if allowed and self.slack.is_channel_member(reply.channel, reply.user):
-                return None
-        except DeliveryError as exc:  # cannot tell: refuse, and say so
-            return ("reply.not_verified", {"reason": exc.reason})
-        allow_list = " on the allow-list" if slack.allowed_users or slack.allowed_usergroup else ""
-        return ("reply.not_allowed", {"allow_list": allow_list})
+        """Only members of the mapped channel from this workspace, not guests (and only
+        those on the allow-list, if one is set), speak for the company in public
+        (invariant 4); bot/speakers.py holds the rule."""
+        return SpeakerPolicy(self.settings.slack, self.slack).reply_refusal(
+            channel=reply.channel, user=reply.user, user_team=reply.user_team
+        )
 
     def _refusal(
         self, session: Session, conversation: Conversation, plain: str

@@ -54,6 +54,9 @@ EN: Mapping[str, str] = {
     "reply.not_allowed": (
         ":no_entry: Not sent: only members of this channel{allow_list} can reply publicly."
     ),
+    "reply.guest_not_allowed": (
+        ":no_entry: Not sent: guests and people from other workspaces cannot reply publicly here."
+    ),
     "reply.not_verified": (
         ":warning: Not sent: Slack did not say who may reply ({reason}). Send it again in a minute."
     ),
@@ -86,6 +89,10 @@ EN: Mapping[str, str] = {
     "command.unknown_scope": (
         ":thinking_face: No account or network is called `{scope}`."
         " Accounts: {accounts}. Networks: {networks}."
+    ),
+    "command.not_a_member": (
+        ":no_entry: `{command}` answers only its channels' members, and you are not a member"
+        " of any channel this bot serves."
     ),
     "command.failed": (
         ":warning: Sorry, `{command}` failed ({reason}). The details are in the bot's log."

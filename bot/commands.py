@@ -8,7 +8,7 @@ everything the person typed passes through escape_mrkdwn or slack_link.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -155,23 +155,31 @@ class SocialCommand:
         command: str = "/social",
         permalink: Callable[[str, str], str] = archive_permalink,
         user_name: Callable[[str], str] | None = None,
+        member_channels: Callable[[str], Collection[str]] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         """`user_name` (users.info, cached) shows people by name, so a public answer does not
-        notify everyone it lists; without it people appear as <@U…> mentions."""
+        notify everyone it lists; without it people appear as <@U…> mentions.
+        `member_channels` (bot/speakers.py) gives the mapped channels a person may see:
+        nobody else gets an answer, and the lists keep to those channels."""
         self.store = store
         self.accounts = tuple(accounts)
         self.command = command
         self.permalink = permalink
         self.user_name = user_name
+        self.member_channels = member_channels
         self.clock = clock
 
     def __call__(self, text: str, user_id: str, channel_id: str) -> CommandAnswer:
+        visible = None if self.member_channels is None else self.member_channels(user_id)
+        if visible is not None and not visible:
+            refusal = say("command.not_a_member", command=self.command)
+            return CommandAnswer(text=refusal, blocks=[_section(refusal)])
         request = parse(text, command=self.command)
         if isinstance(request, StatsRequest):
             return self.stats(request)
         if isinstance(request, OpenRequest):
-            return self.open(mine_of=user_id if request.mine else None)
+            return self.open(mine_of=user_id if request.mine else None, channels=visible)
         if isinstance(request, SourcesRequest):
             return self.sources()
         return self.help(request.problem)
@@ -299,9 +307,14 @@ class SocialCommand:
 
     # ---- open / mine ------------------------------------------------------------------
 
-    def open(self, *, mine_of: str | None) -> CommandAnswer:
-        """Open conversations, oldest first; `mine_of` keeps those claimed by that person."""
-        rows, total = open_conversations(self.store, assignee=mine_of, limit=LIST_LIMIT)
+    def open(
+        self, *, mine_of: str | None, channels: Collection[str] | None = None
+    ) -> CommandAnswer:
+        """Open conversations, oldest first; `mine_of` keeps those claimed by that person,
+        `channels` those of these Slack channels."""
+        rows, total = open_conversations(
+            self.store, assignee=mine_of, channels=channels, limit=LIST_LIMIT
+        )
         which = "mine" if mine_of else "open"
         if total == 0:
             empty = say(f"list.empty_{which}")

@@ -62,6 +62,7 @@ class SlackSettings:
     sent_reaction: str = "outbox_tray"
     allowed_users: tuple[str, ...] = ()
     allowed_usergroup: str = ""
+    allow_guests: bool = False  # guests and Slack Connect people may answer, claim, ask
     channel_posts_per_second: int = 1
 
 
@@ -139,6 +140,7 @@ _SLACK_TYPES: dict[str, type] = {
     "sent_reaction": str,
     "allowed_users": list,
     "allowed_usergroup": str,
+    "allow_guests": bool,
     "channel_posts_per_second": int,
 }
 _DELIVERY_TYPES: dict[str, type] = {

@@ -20,6 +20,7 @@ Definitions:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -351,9 +352,14 @@ def _empty(since: datetime | None, until: datetime) -> Stats:
 
 
 def open_conversations(
-    store: Store, *, assignee: str | None, limit: int = 20
+    store: Store,
+    *,
+    assignee: str | None,
+    channels: Collection[str] | None = None,
+    limit: int = 20,
 ) -> tuple[list[OpenConversation], int]:
-    """Conversations not closed, oldest first (at most `limit`), and how many there are.
+    """Conversations not closed, oldest first (at most `limit`), and how many there are;
+    only those of `channels` (Slack channel ids) when given.
 
     One ordered query per status, merged here: each walks (status, opened_at) or
     (assignee, status, opened_at) in order and stops after `limit` rows, where a single
@@ -372,13 +378,15 @@ def open_conversations(
         col(Conversation.opened_at),
         col(Conversation.first_response_at),
     ]
-    mine = [] if assignee is None else [col(Conversation.assignee) == assignee]
+    filters = [] if assignee is None else [col(Conversation.assignee) == assignee]
+    if channels is not None:
+        filters.append(col(Conversation.slack_channel).in_(sorted(channels)))
     rows: list[OpenConversation] = []
     with store.read() as session:
         for status in NOT_CLOSED:
             query = (
                 sa.select(*columns)
-                .where(col(Conversation.status) == status, *mine)
+                .where(col(Conversation.status) == status, *filters)
                 .order_by(col(Conversation.opened_at), col(Conversation.id))
                 .limit(limit)
             )
@@ -399,7 +407,7 @@ def open_conversations(
                 for row in session.execute(query)
             )
         total = session.exec(
-            select(func.count()).where(col(Conversation.status).in_(NOT_CLOSED), *mine)
+            select(func.count()).where(col(Conversation.status).in_(NOT_CLOSED), *filters)
         ).one()
     rows.sort(key=lambda row: (row.opened_at, row.id))
     return rows[:limit], int(total)

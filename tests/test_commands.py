@@ -13,6 +13,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
+from bot.catalog import say
 from bot.commands import (
     LIST_LIMIT,
     CommandAnswer,
@@ -67,6 +68,7 @@ def add_conversation(
     assignee: str | None = None,
     slack_ts: str | None = "auto",
     status: str | None = None,
+    channel: str = "C1",
 ) -> int:
     opened = NOW - timedelta(hours=hours_ago)
     with store.session() as session:
@@ -74,7 +76,7 @@ def add_conversation(
             account="acme-mastodon",
             network="mastodon",
             remote_root=f"root-{number}",
-            slack_channel="C1",
+            slack_channel=channel,
             slack_ts=f"{1700000000 + number}.000100" if slack_ts == "auto" else slack_ts,
             status=status or ("claimed" if assignee else "open"),
             author_handle=f"user{number}@mastodon.example",
@@ -264,6 +266,25 @@ def test_mine_keeps_the_conversations_of_the_person_asking(store: Store) -> None
     assert answer.text == "Your open conversations: 1"
     assert "Mine" in blocks_text(answer) and "Theirs" not in blocks_text(answer)
     assert command(store)("mine", "UCAROL", "C1").text == ":tada: You have no open conversations."
+
+
+def test_open_and_mine_keep_to_the_channels_the_person_is_in(store: Store) -> None:
+    add_conversation(store, 1, hours_ago=2, assignee="UANN", author_name="Here")
+    add_conversation(store, 2, hours_ago=3, assignee="UANN", author_name="There", channel="C2")
+    ask = command(store, member_channels=lambda user: {"C1"})
+    for verb in ("open", "mine"):
+        answer = ask(verb, "UANN", "C1")
+        assert answer.text.endswith(": 1")
+        assert "Here" in blocks_text(answer) and "There" not in blocks_text(answer)
+
+
+def test_someone_in_no_served_channel_gets_a_refusal_and_nothing_else(store: Store) -> None:
+    add_conversation(store, 1, hours_ago=2, author_name="Secret")
+    ask = command(store, member_channels=lambda user: frozenset())
+    for text in ("open", "mine", "stats", "sources", "help"):
+        answer = ask(text, "UOUT", "C1")
+        assert answer.text == say("command.not_a_member", command="/social")
+        assert not answer.public and "Secret" not in blocks_text(answer)
 
 
 def test_sources_reports_each_account_with_errors_escaped_and_queued_jobs(store: Store) -> None:

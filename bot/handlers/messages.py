@@ -77,8 +77,14 @@ def reply_from_event(event: Mapping[str, Any]) -> SlackReply | None:
         return None
     if thread_ts == ts or text is None:  # a thread's parent, or no text at all
         return None
+    user_team = event.get("user_team")  # set when the author's home is another workspace
     return SlackReply(
-        channel=str(channel), thread_ts=str(thread_ts), ts=str(ts), user=str(user), text=text
+        channel=str(channel),
+        thread_ts=str(thread_ts),
+        ts=str(ts),
+        user=str(user),
+        text=text,
+        user_team=user_team if isinstance(user_team, str) else "",
     )
 
 

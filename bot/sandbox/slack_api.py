@@ -57,12 +57,14 @@ class FakeSlack(LoopbackServer):
         bot_id: str = "BBOT",
         app_id: str = "A0SANDBOX",
         bot_name: str = "socialbridge",
+        enterprise_id: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         super().__init__(host=host, port=port)
         self.token = token
         self.team_id = team_id
+        self.enterprise_id = enterprise_id  # set: the workspace belongs to a Grid org
         self.team_name = team_name
         self.team_domain = team_domain
         self.bot_user_id = bot_user_id
@@ -106,8 +108,14 @@ class FakeSlack(LoopbackServer):
         is_bot: bool = False,
         deleted: bool = False,
         channels: Iterable[str] = (),
+        is_restricted: bool = False,
+        is_ultra_restricted: bool = False,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> str:
-        """Create a person (or another bot's user) and return its id; joins `channels`."""
+        """Create a person (or another bot's user) and return its id; joins `channels`.
+        `is_restricted` makes a guest, `team_id` someone from another workspace (Slack
+        Connect): their messages carry it as `user_team`, users.info as `team_id`."""
         with self._lock:
             user_id = id or f"U0SB{next(self._ids):05d}"
             self.users[user_id] = User(
@@ -117,6 +125,10 @@ class FakeSlack(LoopbackServer):
                 display_name=display_name if display_name is not None else name,
                 is_bot=is_bot,
                 deleted=deleted,
+                is_restricted=is_restricted,
+                is_ultra_restricted=is_ultra_restricted,
+                team_id=team_id,
+                enterprise_id=enterprise_id,
             )
             for channel in channels:
                 self.add_member(channel, user_id)
@@ -300,6 +312,8 @@ class FakeSlack(LoopbackServer):
                 )
             event = self.render(msg, metadata=False)
             event.update(channel=ch.id, event_ts=msg.ts, channel_type=ch.channel_type)
+            if msg.user:
+                event.update(user_team=event["team"], source_team=event["team"])
             return event
 
     def user_edits(self, channel: str, ts: str, new_text: str, *, typed: bool = False) -> Json:
@@ -316,7 +330,7 @@ class FakeSlack(LoopbackServer):
                 msg.blocks = rich_text_blocks(new_text)
             msg.edited = {"user": msg.author or "", "ts": event_ts}
             message = self.render(msg, metadata=False)
-            message.update(source_team=self.team_id, user_team=self.team_id)
+            message.update(source_team=message["team"], user_team=message["team"])
             self.notify_changed()
             return {
                 "type": "message",
@@ -369,6 +383,33 @@ class FakeSlack(LoopbackServer):
     def user_unreacts(self, channel: str, ts: str, user: str, name: str) -> Json:
         """Remove `:name:` as `user`; returns the `reaction_removed` event."""
         return self._react(channel, ts, user, name.strip(":"), add=False)
+
+    def user_joins(self, channel: str, user: str, *, inviter: str | None = None) -> Json:
+        """`user` joins (or is added to) a channel; returns `member_joined_channel`."""
+        return self._membership_event(channel, user, joined=True, inviter=inviter)
+
+    def user_leaves(self, channel: str, user: str) -> Json:
+        """`user` leaves (or is removed from) a channel; returns `member_left_channel`."""
+        return self._membership_event(channel, user, joined=False)
+
+    def user_changes(
+        self, user: str, *, is_restricted: bool | None = None, display_name: str | None = None
+    ) -> Json:
+        """An admin or the person changes their account; returns the `user_change` event,
+        which carries the whole user object (https://api.slack.com/events/user_change)."""
+        with self._lock:
+            person = self.users[user]
+            if is_restricted is not None:
+                person.is_restricted = is_restricted
+            if display_name is not None:
+                person.display_name = display_name
+            self.notify_changed()
+            return {
+                "type": "user_change",
+                "user": person.to_json(self.team_id),
+                "cache_ts": int(time.time()),
+                "event_ts": self.next_ts(),
+            }
 
     # --- the HTTP side ---------------------------------------------------------------
 
@@ -519,7 +560,8 @@ class FakeSlack(LoopbackServer):
                 data["username"] = msg.username
         if msg.client_msg_id:
             data["client_msg_id"] = msg.client_msg_id
-        data["team"] = self.team_id
+        author = self.users.get(msg.user or "")
+        data["team"] = (author.team_id if author else None) or self.team_id
         if msg.blocks is not None:
             data["blocks"] = msg.blocks
         if msg.thread_ts:
@@ -630,6 +672,31 @@ class FakeSlack(LoopbackServer):
                 "item": {"type": "message", "channel": ch.id, "ts": ts},
                 "event_ts": self.next_ts(),
             }
+
+    def _membership_event(
+        self, channel: str, user: str, *, joined: bool, inviter: str | None = None
+    ) -> Json:
+        # https://api.slack.com/events/member_joined_channel and .../member_left_channel:
+        # channel_type is one letter, C (public) or G (private), and team is the user's.
+        with self._lock:
+            ch = self._channel_or_fail(channel)
+            if joined:
+                self.add_member(ch.id, user)
+            else:
+                self.remove_member(ch.id, user)
+            person = self.users.get(user)
+            event: Json = {
+                "type": "member_joined_channel" if joined else "member_left_channel",
+                "user": user,
+                "channel": ch.id,
+                "channel_type": "G" if ch.is_private else "C",
+                "team": (person.team_id if person else None) or self.team_id,
+                "event_ts": self.next_ts(),
+            }
+            if joined and inviter is not None:
+                event["inviter"] = inviter
+            self.notify_changed()
+            return event
 
     def _bot_profile(self) -> Json:
         return {

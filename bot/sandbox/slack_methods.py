@@ -41,6 +41,7 @@ def auth_test(fake: FakeSlack, req: Request) -> Json:
         "user_id": fake.bot_user_id,
         "bot_id": fake.bot_id,
         "is_enterprise_install": False,
+        **({"enterprise_id": fake.enterprise_id} if fake.enterprise_id else {}),
     }
 
 

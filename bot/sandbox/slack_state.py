@@ -35,8 +35,13 @@ class User:
     is_bot: bool = False
     deleted: bool = False
     bot_id: str | None = None
+    is_restricted: bool = False  # a multi-channel guest
+    is_ultra_restricted: bool = False  # a single-channel guest
+    team_id: str | None = None  # another workspace's id: a Slack Connect user
+    enterprise_id: str | None = None  # an Enterprise Grid org's id
 
     def to_json(self, team_id: str) -> dict[str, Any]:
+        team_id = self.team_id or team_id
         profile: dict[str, Any] = {
             "real_name": self.real_name,
             "real_name_normalized": self.real_name,
@@ -63,11 +68,25 @@ class User:
             "is_admin": False,
             "is_owner": False,
             "is_primary_owner": False,
-            "is_restricted": False,
-            "is_ultra_restricted": False,
+            "is_restricted": self.is_restricted or self.is_ultra_restricted,
+            "is_ultra_restricted": self.is_ultra_restricted,
             "is_bot": self.is_bot,
             "is_app_user": False,
             "updated": 1_700_000_000,
+            **(
+                {
+                    "enterprise_user": {
+                        "id": self.id,
+                        "enterprise_id": self.enterprise_id,
+                        "enterprise_name": "Sandbox Org",
+                        "is_admin": False,
+                        "is_owner": False,
+                        "teams": [team_id],
+                    }
+                }
+                if self.enterprise_id
+                else {}
+            ),
         }
 
 

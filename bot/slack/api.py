@@ -7,17 +7,18 @@ reconcile through message metadata, may decide to send it again.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import urllib.error
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain import DeliveryError, RateLimited, UnknownOutcome, capped_wait
+from bot.ports import SlackUser, Workspace
 
 METADATA_EVENT_TYPE = "socialbridge_message"
 # Who may reply publicly is checked on every reply; a minute-old member list is fresh enough
@@ -53,12 +54,6 @@ _PERMANENT_ERRORS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class SlackUser:
-    name: str
-    is_bot: bool
-
-
 class SlackApi:
     """Wraps a WebClient; every failure comes out as a DeliveryError."""
 
@@ -69,7 +64,11 @@ class SlackApi:
         self._users: dict[str, tuple[float, SlackUser]] = {}
         self._users_lock = threading.Lock()
         self._memberships: dict[tuple[str, str], tuple[float, set[str]]] = {}
+        # When a member_joined/left_channel event last changed a channel's cached members:
+        # a conversations.members answer that started before it may be stale, so is not kept.
+        self._membership_changed: dict[tuple[str, str], float] = {}
         self._workspace_url: str | None = None
+        self._workspace: Workspace | None = None
 
     def post(
         self,
@@ -200,31 +199,46 @@ class SlackApi:
         return bool(user and user.is_bot)
 
     def _user(self, user_id: str) -> SlackUser | None:
+        try:
+            return self.user_info(user_id)
+        except DeliveryError:
+            return None
+
+    def user_info(self, user_id: str) -> SlackUser:
+        """users.info, cached for a bounded time (user_change events refresh it)."""
         now = time.monotonic()
         with self._users_lock:
             cached = self._users.get(user_id)
             if cached and now - cached[0] < self._user_cache_seconds:
                 return cached[1]
-        try:
-            raw = self._call("users.info", {"user": user_id}).get("user") or {}
-        except DeliveryError:
-            return None
-        profile = raw.get("profile") or {}
-        user = SlackUser(
-            name=str(
-                profile.get("display_name")
-                or profile.get("real_name")
-                or raw.get("real_name")
-                or raw.get("name")
-                or user_id
-            ),
-            is_bot=bool(raw.get("is_bot") or raw.get("is_app_user") or user_id == "USLACKBOT"),
-        )
+        raw = self._call("users.info", {"user": user_id}).get("user") or {}
+        user = _slack_user(raw, user_id)
         with self._users_lock:
             if len(self._users) > 10_000:  # bound the cache; a workspace rarely has more
                 self._users.clear()
             self._users[user_id] = (now, user)
         return user
+
+    def user_changed(self, raw: Mapping[str, Any]) -> None:
+        """A user_change event (https://api.slack.com/events/user_change) carries the whole
+        user object: replace a cached entry at once, so a member made a guest stops
+        speaking for the brand now rather than when the cache expires."""
+        user_id = raw.get("id")
+        if not isinstance(user_id, str) or not user_id:
+            return
+        with self._users_lock:
+            if user_id in self._users:
+                self._users[user_id] = (time.monotonic(), _slack_user(raw, user_id))
+
+    def workspace(self) -> Workspace:
+        """The bot's own workspace (auth.test, asked once it succeeds)."""
+        if self._workspace is None:
+            answer = self.auth_test()
+            self._workspace = Workspace(
+                team_id=str(answer.get("team_id") or ""),
+                enterprise_id=str(answer.get("enterprise_id") or ""),
+            )
+        return self._workspace
 
     def is_channel_member(self, channel: str, user: str) -> bool:
         """Whether `user` is in `channel` now (members cached for a minute)."""
@@ -247,8 +261,26 @@ class SlackApi:
                 return hit[1]
         members = fetch()
         with self._users_lock:
-            self._memberships[key] = (now, members)
+            if self._membership_changed.get(key, -math.inf) < now:
+                self._memberships[key] = (now, members)
         return members
+
+    def membership_changed(self, channel: str, user: str, *, joined: bool) -> None:
+        """member_joined_channel / member_left_channel: change the cached members at once
+        (https://api.slack.com/events/member_left_channel)."""
+        key = ("channel", channel)
+        with self._users_lock:
+            if len(self._membership_changed) > 10_000:  # one entry per channel the bot is in
+                self._membership_changed.clear()
+            self._membership_changed[key] = time.monotonic()
+            hit = self._memberships.get(key)
+            if hit is not None:
+                members = set(hit[1])
+                if joined:
+                    members.add(user)
+                else:
+                    members.discard(user)
+                self._memberships[key] = (hit[0], members)
 
     def permalink(self, channel: str, ts: str) -> str:
         """A link to a message in this workspace, without a chat.getPermalink call per
@@ -316,6 +348,27 @@ class SlackApi:
                 raise UnknownOutcome(reason) from None
             raise DeliveryError(reason) from None
         return response.data if isinstance(response.data, dict) else {}
+
+
+def _slack_user(raw: Mapping[str, Any], user_id: str) -> SlackUser:
+    """A users.info (or user_change) user object, as much of it as the bot needs."""
+    profile = raw.get("profile") or {}
+    enterprise = raw.get("enterprise_user")
+    if not isinstance(enterprise, Mapping):
+        enterprise = {}
+    return SlackUser(
+        name=str(
+            profile.get("display_name")
+            or profile.get("real_name")
+            or raw.get("real_name")
+            or raw.get("name")
+            or user_id
+        ),
+        is_bot=bool(raw.get("is_bot") or raw.get("is_app_user") or user_id == "USLACKBOT"),
+        is_guest=bool(raw.get("is_restricted") or raw.get("is_ultra_restricted")),
+        team_id=str(raw.get("team_id") or ""),
+        enterprise_id=str(enterprise.get("enterprise_id") or ""),
+    )
 
 
 def _translate(method: str, exc: SlackApiError) -> DeliveryError:
