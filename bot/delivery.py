@@ -102,21 +102,6 @@ class DeliveryWorker:
         if released:
             logger.info("returned %d leased jobs to the queue", released)
 
-    def run_once(self) -> bool:
-        """Run one runnable job in this thread if there is one; True if it did."""
-        job = outbox.lease(self.store, owner=self.owner, lease_seconds=self.settings.lease_seconds)
-        if job is None:
-            return False
-        self._run(job)
-        return True
-
-    def drain(self, *, max_jobs: int = 10_000) -> int:
-        """Run jobs until none is runnable now (tests and the `demo` use this)."""
-        count = 0
-        while count < max_jobs and self.run_once():
-            count += 1
-        return count
-
     def _dispatch(self) -> None:
         assert self._pool is not None
         while not self._stopping.is_set():
@@ -166,8 +151,6 @@ class DeliveryWorker:
         try:
             self._run(job)
         finally:
-            if job.channel is not None:
-                self.pacer.answered(job.channel)
             self._slots.release()
             self.wake()
 
@@ -184,7 +167,11 @@ class DeliveryWorker:
         try:
             if performer is None:
                 raise DeliveryError(f"unknown job kind {job.kind!r}", permanent=True)
-            record = performer(job)
+            try:
+                record = performer(job)
+            finally:  # the post is answered (or failed): its slot cools down from now
+                if job.channel is not None:
+                    self.pacer.answered(job.channel)
         except DeliveryError as exc:
             self._failed(job, exc)
             return
