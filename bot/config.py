@@ -15,6 +15,8 @@ from typing import Any
 
 from dotenv import load_dotenv
 
+from bot.slack.prefixes import MAX_PREFIX_LENGTH, prefix_key
+
 DEFAULT_CONFIG_PATH = "config/socialbridge.toml"
 DEFAULT_DATABASE_URL = "sqlite:///data/socialbridge.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -54,6 +56,7 @@ class SlackSettings:
     http_port: int = 3000
     command: str = "/social"
     internal_prefixes: tuple[str, ...] = ("note:", ";;")
+    public_prefix: str = ""  # set: only messages starting with it go public
     send_delay_seconds: float = 10.0
     claim_reactions: tuple[str, ...] = ("eyes",)
     close_reactions: tuple[str, ...] = ("white_check_mark",)
@@ -123,6 +126,7 @@ _SLACK_TYPES: dict[str, type] = {
     "http_port": int,
     "command": str,
     "internal_prefixes": list,
+    "public_prefix": str,
     "send_delay_seconds": float,
     "claim_reactions": list,
     "close_reactions": list,
@@ -185,6 +189,7 @@ def parse_settings(
         raise ConfigError(f'{where}: [slack] mode must be "socket" or "http", not {slack.mode!r}')
     if not slack.command.startswith("/"):
         raise ConfigError(f'{where}: [slack] command must start with "/", got {slack.command!r}')
+    _check_prefixes(slack, where)
     if slack.send_delay_seconds < 0:
         raise ConfigError(f"{where}: [slack] send_delay_seconds must be 0 or more")
     delivery = DeliverySettings(
@@ -227,6 +232,19 @@ def parse_settings(
         slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
         log_format=log_format,
     )
+
+
+def _check_prefixes(slack: SlackSettings, where: str) -> None:
+    """A prefix without a visible character would match every message."""
+    named = [("internal_prefixes", p) for p in slack.internal_prefixes]
+    if slack.public_prefix:
+        named.append(("public_prefix", slack.public_prefix))
+    for key, prefix in named:
+        if not prefix_key(prefix) or len(prefix) > MAX_PREFIX_LENGTH:
+            raise ConfigError(
+                f"{where}: [slack] {key}: {prefix!r} must have a visible character and at "
+                f"most {MAX_PREFIX_LENGTH} characters"
+            )
 
 
 def _reject_unknown(
