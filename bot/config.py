@@ -240,7 +240,8 @@ def _check_prefixes(slack: SlackSettings, where: str) -> None:
     if slack.public_prefix:
         named.append(("public_prefix", slack.public_prefix))
     for key, prefix in named:
-        if not prefix_key(prefix) or len(prefix) > MAX_PREFIX_LENGTH:
+        key_length = len(prefix_key(prefix))
+        if not key_length or max(key_length, len(prefix)) > MAX_PREFIX_LENGTH:
             raise ConfigError(
                 f"{where}: [slack] {key}: {prefix!r} must have a visible character and at "
                 f"most {MAX_PREFIX_LENGTH} characters"

@@ -157,3 +157,5 @@ def test_a_prefix_without_a_visible_character_is_a_config_error(tmp_path: Path) 
     assert "[slack] internal_prefixes" in message and "' * '" in message
     message = _settings_error(tmp_path, 'public_prefix = "\\u200b"')
     assert "[slack] public_prefix" in message
+    message = _settings_error(tmp_path, 'public_prefix = "' + "ﬃ" * 20 + '"')
+    assert "[slack] public_prefix" in message and "at most 40 characters" in message

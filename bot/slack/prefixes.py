@@ -159,7 +159,7 @@ def strip_public_prefix(text: str, public_prefix: str) -> str:
         return text
     start, end = span
     # `*!*`: emphasis around the prefix alone would go out as a stray `**`.
-    while 0 < start and end < len(text) and text[end] in _EMPHASIS:
+    while start > 0 and end < len(text) and text[end] in _EMPHASIS:
         if text[start - 1] != text[end]:
             break
         start, end = start - 1, end + 1
