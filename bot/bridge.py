@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot import triage
-from bot.config import Settings
+from bot.config import Settings, SlackSettings
 from bot.domain import FetchResult, Post, ReplyTarget, Visibility
 from bot.jobkinds import (
     HELD_EVENT,
@@ -32,6 +32,7 @@ from bot.jobkinds import (
 )
 from bot.ports import SlackPort
 from bot.slack.mrkdwn import slack_to_plain
+from bot.slack.prefixes import is_internal, strip_public_prefix
 from bot.sources import Source
 from bot.speakers import SpeakerPolicy
 from bot.store import AccountState, Conversation, Message, Store, outbox, queries, utcnow
@@ -260,7 +261,7 @@ class Bridge:
     def accept_reply(self, reply: SlackReply, *, hold: bool = True) -> ReplyOutcome:
         """A human wrote in a conversation thread: queue it for the network after the undo
         window, or tell the thread why not. Slack's redeliveries hit the unique key."""
-        if _is_internal(reply.text, self.settings.slack.internal_prefixes):
+        if _is_internal(reply.text, self.settings.slack):
             return ReplyOutcome.INTERNAL
         early = {"kind": "reply", "reply": asdict(reply)} if hold else None
         found = self.find_card(reply.channel, reply.thread_ts, early=early)
@@ -268,7 +269,7 @@ class Bridge:
             return ReplyOutcome.NOT_A_CONVERSATION
         if isinstance(found, _Held):
             return ReplyOutcome.HELD
-        plain = slack_to_plain(reply.text, user_name=self.slack.user_name)
+        plain = _to_plain(reply.text, self.settings.slack, self.slack)
         with self.store.read() as session:
             conversation = session.get_one(Conversation, found)
             refusal = self._refusal(session, conversation, plain)
@@ -316,7 +317,7 @@ class Bridge:
         for _ in range(2):
             if self._apply_edit(reply):
                 return
-            if _is_internal(reply.text, self.settings.slack.internal_prefixes):
+            if _is_internal(reply.text, self.settings.slack):
                 self.delete_reply(channel=reply.channel, ts=reply.ts, thread_ts=reply.thread_ts)
                 return
             if self.accept_reply(reply) is not ReplyOutcome.DUPLICATE:
@@ -325,7 +326,7 @@ class Bridge:
 
     def _apply_edit(self, reply: SlackReply) -> bool:
         """False when no outbound message has this ts yet."""
-        plain = slack_to_plain(reply.text, user_name=self.slack.user_name)
+        plain = _to_plain(reply.text, self.settings.slack, self.slack)
         with self.store.session() as session:
             message = queries.outbound_by_ts(session, reply.channel, reply.ts)
             if message is None:
@@ -337,7 +338,7 @@ class Bridge:
                 self.notify(session, conversation, "reply.edit_too_late")
                 return True
             refusal = self._refusal(session, conversation, plain)
-            if _is_internal(reply.text, self.settings.slack.internal_prefixes) or refusal:
+            if _is_internal(reply.text, self.settings.slack) or refusal:
                 outbox.cancel_pending(session, kind=SEND_REPLY, message_id=message.id or 0)
                 message.state = "refused" if refusal else "cancelled"
                 if refusal:
@@ -506,6 +507,12 @@ def latest_inbound(session: Session, conversation: Conversation) -> ReplyTarget:
     )
 
 
-def _is_internal(text: str, prefixes: tuple[str, ...]) -> bool:
-    stripped = text.lstrip().lower()
-    return any(stripped.startswith(prefix.lower()) for prefix in prefixes)
+def _is_internal(text: str, slack: SlackSettings) -> bool:
+    return is_internal(
+        text, internal_prefixes=slack.internal_prefixes, public_prefix=slack.public_prefix
+    )
+
+
+def _to_plain(text: str, slack: SlackSettings, port: SlackPort) -> str:
+    """What goes out for a reply: its words without the public prefix."""
+    return slack_to_plain(strip_public_prefix(text, slack.public_prefix), user_name=port.user_name)

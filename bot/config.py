@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
+from bot.slack.prefixes import MAX_PREFIX_LENGTH, prefix_key
+
 DEFAULT_CONFIG_PATH = "config/socialbridge.toml"
 DEFAULT_DATABASE_URL = "sqlite:///data/socialbridge.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -56,6 +58,7 @@ class SlackSettings:
     http_port: int = 3000
     command: str = "/social"
     internal_prefixes: tuple[str, ...] = ("note:", ";;")
+    public_prefix: str = ""  # set: only messages starting with it go public
     send_delay_seconds: float = 10.0
     claim_reactions: tuple[str, ...] = ("eyes",)
     close_reactions: tuple[str, ...] = ("white_check_mark",)
@@ -134,6 +137,7 @@ _SLACK_TYPES: dict[str, type] = {
     "http_port": int,
     "command": str,
     "internal_prefixes": list,
+    "public_prefix": str,
     "send_delay_seconds": float,
     "claim_reactions": list,
     "close_reactions": list,
@@ -198,6 +202,7 @@ def parse_settings(
         raise ConfigError(f'{where}: [slack] mode must be "socket" or "http", not {slack.mode!r}')
     if not slack.command.startswith("/"):
         raise ConfigError(f'{where}: [slack] command must start with "/", got {slack.command!r}')
+    _check_prefixes(slack, where)
     if slack.send_delay_seconds < 0:
         raise ConfigError(f"{where}: [slack] send_delay_seconds must be 0 or more")
     delivery = DeliverySettings(
@@ -265,6 +270,20 @@ def _fernet_keys(value: Secret | None) -> Secret | None:
                 '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
             ) from None
     return value
+
+
+def _check_prefixes(slack: SlackSettings, where: str) -> None:
+    """A prefix without a visible character would match every message."""
+    named = [("internal_prefixes", p) for p in slack.internal_prefixes]
+    if slack.public_prefix:
+        named.append(("public_prefix", slack.public_prefix))
+    for key, prefix in named:
+        key_length = len(prefix_key(prefix))
+        if not key_length or max(key_length, len(prefix)) > MAX_PREFIX_LENGTH:
+            raise ConfigError(
+                f"{where}: [slack] {key}: {prefix!r} must have a visible character and at "
+                f"most {MAX_PREFIX_LENGTH} characters"
+            )
 
 
 def _reject_unknown(

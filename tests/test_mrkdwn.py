@@ -6,33 +6,64 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.slack.escape import escape_mrkdwn, escape_plain_text
-from bot.slack.mrkdwn import slack_to_plain
+from bot.slack.mrkdwn import MAX_USER_LOOKUPS, slack_to_plain
 
-NAMES = {"U123": "Ada Lovelace", "U777": "&amp; <odd>"}
+NAMES = {"U123": "Ada Lovelace", "U777": "&amp; <odd>", "UEVIL": "bob@evil.example"}
 
 
 def plain(text: str) -> str:
     return slack_to_plain(text, user_name=NAMES.get)
 
 
-def test_user_mention_becomes_the_display_name() -> None:
-    assert plain("thanks <@U123>!") == "thanks @Ada Lovelace!"
+def test_user_mention_becomes_the_display_name_without_an_at_sign() -> None:
+    assert plain("thanks <@U123>!") == "thanks Ada Lovelace!"
 
 
 def test_user_mention_with_label_prefers_the_directory_name() -> None:
-    assert plain("<@U123|ada>") == "@Ada Lovelace"
+    assert plain("<@U123|ada>") == "Ada Lovelace"
 
 
 def test_unknown_user_falls_back_to_the_label() -> None:
-    assert plain("<@U999|grace>") == "@grace"
+    assert plain("<@U999|grace>") == "grace"
 
 
 def test_unknown_user_without_label_falls_back_to_the_id() -> None:
-    assert plain("<@U999>") == "@U999"
+    assert plain("<@U999>") == "U999"
 
 
 def test_display_names_are_used_as_given_not_unescaped() -> None:
-    assert plain("<@U777>") == "@&amp; <odd>"
+    assert plain("<@U777>") == "&amp; <odd>"
+
+
+def test_a_display_name_with_an_address_loses_its_at_sign() -> None:
+    assert plain("ask <@UEVIL> about it") == "ask bobevil.example about it"
+
+
+def test_a_label_with_at_signs_of_every_kind_loses_them() -> None:
+    assert plain("<@U999|@mallory＠evil.example﹫x>") == "malloryevil.examplex"
+
+
+def test_at_signs_the_person_typed_stay() -> None:
+    assert (
+        plain("write to help@acme.example or <@U123>")
+        == "write to help@acme.example or Ada Lovelace"
+    )
+
+
+def test_a_message_mentioning_hundreds_of_people_looks_up_a_bounded_number() -> None:
+    looked_up: list[str] = []
+
+    def directory(user_id: str) -> str:
+        looked_up.append(user_id)
+        return "Name"
+
+    text = " ".join(f"<@U{i}>" for i in range(200)) + " <@U0>"
+    words = slack_to_plain(text, user_name=directory).split(" ")
+    assert looked_up == [f"U{i}" for i in range(MAX_USER_LOOKUPS)]
+    assert (
+        words[MAX_USER_LOOKUPS - 1] == "Name" and words[MAX_USER_LOOKUPS] == f"U{MAX_USER_LOOKUPS}"
+    )
+    assert words[-1] == "Name"
 
 
 def test_channel_mention_becomes_hash_name() -> None:
@@ -43,24 +74,36 @@ def test_channel_mention_with_empty_label_falls_back_to_the_id() -> None:
     assert plain("<#C123|>") == "#C123"
 
 
-def test_here_becomes_at_here() -> None:
-    assert plain("<!here> hi") == "@here hi"
+def test_here_becomes_the_word_here() -> None:
+    assert plain("<!here> hi") == "here hi"
 
 
-def test_channel_broadcast_becomes_at_channel() -> None:
-    assert plain("<!channel>") == "@channel"
+def test_channel_broadcast_becomes_the_word_channel() -> None:
+    assert plain("<!channel>") == "channel"
 
 
-def test_everyone_becomes_at_everyone() -> None:
-    assert plain("<!everyone|everyone>") == "@everyone"
+def test_everyone_becomes_the_word_everyone() -> None:
+    assert plain("<!everyone|everyone>") == "everyone"
 
 
-def test_user_group_becomes_its_handle() -> None:
-    assert plain("<!subteam^S123|@support>") == "@support"
+def test_labelled_broadcast_becomes_the_plain_word() -> None:
+    assert plain("<!here|@here>") == "here"
+
+
+def test_user_group_becomes_its_handle_without_an_at_sign() -> None:
+    assert plain("<!subteam^S123|@support>") == "support"
 
 
 def test_user_group_without_label_becomes_its_id() -> None:
-    assert plain("<!subteam^S123>") == "@S123"
+    assert plain("<!subteam^S123>") == "S123"
+
+
+def test_channel_label_never_carries_an_at_sign() -> None:
+    assert plain("<#C123|@general>") == "#general"
+
+
+def test_unknown_command_label_loses_its_at_signs() -> None:
+    assert plain("<!foo^bar|@ops>") == "ops"
 
 
 def test_date_becomes_its_fallback_text() -> None:

@@ -4,6 +4,11 @@ Slack sends message text with its own markup: `<@U123>` for a person, `<#C123|ge
 channel, `<https://x.y|label>` for a link, and `&amp;`, `&lt;`, `&gt;` for the three characters
 it reserves. A reply must reach Mastodon or Bluesky as the words the employee saw in Slack,
 not as Slack's wire format.
+
+Mentions become plain words: on the network `@name` is a mention (on Mastodon `@here` is the
+local user "here"), so a colleague's name, `<!channel>` or a user group must never turn into
+one. Every at sign of a converted mention is dropped, also inside a display name
+(`bob@evil.example` becomes `bobevil.example`); at signs the person typed stay.
 """
 
 from __future__ import annotations
@@ -15,11 +20,18 @@ from datetime import UTC, datetime
 __all__ = ["slack_to_plain"]
 
 # https://api.slack.com/reference/surfaces/formatting#escaping
-_TOKEN = re.compile(r"<([^<>]*)>")
+_TOKEN_OR_ENTITY = re.compile(r"<([^<>]*)>|&(amp|lt|gt);")
 _ENTITY = re.compile(r"&(amp|lt|gt);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:(?://)?", re.IGNORECASE)
 _BROADCASTS = frozenset({"here", "channel", "everyone"})
+# What Mastodon, Bluesky and X read as a mention sign; X also takes the fullwidth one
+# (twitter-text's at_signs), U+FE6B is removed as a look-alike.
+_AT_SIGNS = str.maketrans("", "", "@＠﹫")
+
+# Distinct people looked up per message (each may be a users.info call inside the Slack
+# request); further mentions fall back to the token's label or the id.
+MAX_USER_LOOKUPS = 50
 
 UserName = Callable[[str], str | None]
 
@@ -29,20 +41,20 @@ def _unescape(text: str) -> str:
     return _ENTITY.sub(lambda match: _ENTITIES[match.group(1)], text)
 
 
-def _at(name: str) -> str:
-    """`name` as a mention, without doubling an `@` the label already has."""
-    return "@" + name.removeprefix("@")
+def _no_mention(name: str) -> str:
+    """`name` with no at sign left that a network could read as a mention."""
+    return name.translate(_AT_SIGNS)
 
 
 def _user(user_id: str, label: str | None, user_name: UserName) -> str:
-    """A person mention as `@display name`, from the workspace directory when it knows them."""
-    name = user_name(user_id) or label or user_id
-    return _at(name)
+    """A person mention as their display name, from the workspace directory when it knows
+    them, without any at sign."""
+    return _no_mention(user_name(user_id) or label or user_id)
 
 
 def _channel(channel_id: str, label: str | None) -> str:
     """A channel mention as `#name`; Slack sometimes sends an empty label, then the id."""
-    return "#" + (label or channel_id)
+    return "#" + _no_mention(label or channel_id)
 
 
 def _date_fallback(parts: list[str], label: str | None) -> str:
@@ -57,16 +69,17 @@ def _date_fallback(parts: list[str], label: str | None) -> str:
 
 
 def _command(body: str, label: str | None) -> str:
-    """A `<!...>` special mention: broadcasts, user groups, dates, or its label."""
+    """A `<!...>` special mention as a plain word: `here`, `channel`, `everyone`, a user
+    group's handle, a date, or its label."""
     parts = body.split("^")
     name = parts[0]
     if name in _BROADCASTS:
-        return "@" + name
+        return name
     if name == "subteam":
-        return _at(label) if label else _at(parts[1] if len(parts) > 1 else name)
+        return _no_mention(label or (parts[1] if len(parts) > 1 else name))
     if name == "date":
-        return _date_fallback(parts, label)
-    return label or ""
+        return _no_mention(_date_fallback(parts, label))
+    return _no_mention(label or "")
 
 
 def _without_scheme(url: str) -> str:
@@ -103,15 +116,28 @@ def slack_to_plain(text: str, *, user_name: Callable[[str], str | None]) -> str:
     """The words a Slack message shows, as plain text a social network can take.
 
     `user_name` maps a Slack user id to the display name Slack shows for it, or None when
-    unknown; the token's label or the id stands in then. Names it returns are used as they
-    are (they are not Slack-escaped). Emphasis markers (`*bold*`, `_italic_`) stay as typed:
-    on a network that has no markup they still read as emphasis.
+    unknown; the token's label or the id stands in then, and also for the people after the
+    first MAX_USER_LOOKUPS of a message. Names it returns are used as they are (they are not
+    Slack-escaped), less their at signs. Emphasis markers (`*bold*`, `_italic_`) stay as
+    typed: on a network that has no markup they still read as emphasis.
     """
-    pieces: list[str] = []
-    position = 0
-    for match in _TOKEN.finditer(text):
-        pieces.append(_unescape(text[position : match.start()]))
-        pieces.append(_token(match.group(1), user_name))
-        position = match.end()
-    pieces.append(_unescape(text[position:]))
-    return "".join(pieces).strip()
+    names: dict[str, str | None] = {}
+    converted: dict[str, str] = {}  # token body -> text; hostile text repeats one token
+
+    def bounded_name(user_id: str) -> str | None:
+        if user_id not in names:
+            if len(names) >= MAX_USER_LOOKUPS:
+                return None
+            names[user_id] = user_name(user_id)
+        return names[user_id]
+
+    def replace(match: re.Match[str]) -> str:
+        entity, body = match.group(2), match.group(1)
+        if entity:
+            return _ENTITIES[entity]
+        if body not in converted:
+            converted[body] = _token(body, bounded_name)
+        return converted[body]
+
+    # One pass over tokens and entities: a token's output is never unescaped again.
+    return _TOKEN_OR_ENTITY.sub(replace, text).strip()
