@@ -83,11 +83,17 @@ def test_a_reply_goes_to_the_latest_post_of_the_thread(world: XWorld) -> None:
         card, "Yes, 10 to 4 &amp; see <https://acme.example.com/hours|hours>"
     )
     [reply] = eventually(lambda: world.x.replies_to(follow["id"]), what="the reply on X")
-    [call] = [
-        c
-        for c in world.x.calls("POST /2/tweets")
-        if c.response and c.response["data"]["id"] == reply["id"]
-    ]
+
+    def creating_calls() -> list[Any]:
+        return [
+            c
+            for c in world.x.calls("POST /2/tweets")
+            if c.response and c.response["data"]["id"] == reply["id"]
+        ]
+
+    # The fake stores the tweet before it records its answer on the call: wait for both.
+    eventually(creating_calls, what="the answered POST that created the reply")
+    [call] = creating_calls()
     assert call.params["reply"] == {"in_reply_to_tweet_id": follow["id"]}
     text = str(call.params["text"])
     assert text.startswith("Yes, 10 to 4 & see") and "https://acme.example.com/hours" in text
