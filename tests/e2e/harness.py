@@ -209,11 +209,16 @@ class Scene:
         return list(self.mastodon.statuses_replying_to(status_id))
 
     def posted_text(self, status: dict[str, Any]) -> str:
-        """The `status` parameter the bot sent for a status it created."""
-        for call in self.mastodon.calls("POST /api/v1/statuses"):
-            if call.response and call.response.get("id") == status["id"]:
-                return str(call.params["status"])
-        raise AssertionError(f"no POST created status {status['id']}")
+        """The `status` parameter the bot sent for a status it created (the fake stores the
+        status before it records its answer on the call, so wait for the answer too)."""
+
+        def sent() -> str | None:
+            for call in self.mastodon.calls("POST /api/v1/statuses"):
+                if call.response and call.response.get("id") == status["id"]:
+                    return str(call.params["status"])
+            return None
+
+        return eventually(sent, what=f"the answered POST that created status {status['id']}")
 
 
 @contextmanager
