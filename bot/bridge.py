@@ -16,9 +16,9 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot import triage
+from bot import targets, triage
 from bot.config import Settings, SlackSettings
-from bot.domain import FetchResult, Post, ReplyTarget, Visibility
+from bot.domain import FetchResult, Post
 from bot.jobkinds import (
     HELD_EVENT,
     NOTICE,
@@ -167,6 +167,11 @@ class Bridge:
         root = post.thread_root or post.remote_id
         if conversation is None and post.thread_root:
             conversation = queries.conversation_by_root(session, account, root)
+        if conversation is not None and not targets.may_join(session, conversation, post):
+            # A stranger's private post: its own private conversation, one per stranger
+            # and thread, never the public one's.
+            root = targets.side_root(conversation.remote_root, post.author.remote_id)
+            conversation = queries.conversation_by_root(session, account, root)
         now = utcnow()
         is_new = conversation is None
         if conversation is None:
@@ -272,7 +277,7 @@ class Bridge:
         plain = _to_plain(reply.text, self.settings.slack, self.slack)
         with self.store.read() as session:
             conversation = session.get_one(Conversation, found)
-            refusal = self._refusal(session, conversation, plain)
+            refusal = self._refusal(session, conversation, plain, reply_ts=reply.ts)
         refusal = self._not_allowed(reply) or refusal
         with self.store.session() as session:
             try:
@@ -296,6 +301,7 @@ class Bridge:
                 self.notify(session, conversation, key, **values)
             else:
                 delay = timedelta(seconds=self.settings.slack.send_delay_seconds)
+                target = targets.reply_target(session, conversation, reply_ts=reply.ts)
                 outbox.enqueue(
                     session,
                     kind=SEND_REPLY,
@@ -303,6 +309,7 @@ class Bridge:
                     conversation_id=conversation.id,
                     message_id=message.id,
                     not_before=utcnow() + delay,
+                    payload=targets.target_payload(target),
                 )
         self.wake()
         return ReplyOutcome.REFUSED if refusal else ReplyOutcome.QUEUED
@@ -337,7 +344,7 @@ class Bridge:
             if not outbox.lock_pending(session, kind=SEND_REPLY, message_id=message.id or 0):
                 self.notify(session, conversation, "reply.edit_too_late")
                 return True
-            refusal = self._refusal(session, conversation, plain)
+            refusal = self._refusal(session, conversation, plain, reply_ts=reply.ts)
             if _is_internal(reply.text, self.settings.slack) or refusal:
                 outbox.cancel_pending(session, kind=SEND_REPLY, message_id=message.id or 0)
                 message.state = "refused" if refusal else "cancelled"
@@ -464,13 +471,13 @@ class Bridge:
         )
 
     def _refusal(
-        self, session: Session, conversation: Conversation, plain: str
+        self, session: Session, conversation: Conversation, plain: str, *, reply_ts: str
     ) -> tuple[str, dict[str, object]] | None:
         """Why a reply cannot go out as written (empty, too long), or None."""
         if not plain:
             return ("reply.empty", {})
         source = self.sources[conversation.account]
-        target = latest_inbound(session, conversation)
+        target = targets.reply_target(session, conversation, reply_ts=reply_ts)
         verdict = source.measure(source.prepare_reply(plain, to=target))
         if not verdict.fits:
             return (refusal_key(verdict), {"limit": verdict.limit, "count": verdict.count})
@@ -489,22 +496,6 @@ class Bridge:
             channel=conversation.slack_channel,
             priority=PRIORITY_FOLLOW_UP,
         )
-
-
-def latest_inbound(session: Session, conversation: Conversation) -> ReplyTarget:
-    """What a reply answers: the customer's latest post in the conversation. A private
-    conversation is answered privately whatever the latest post's visibility."""
-    message = queries.latest_inbound_message(session, conversation)
-    visibility = Visibility(message.visibility)
-    if conversation.private:
-        visibility = Visibility.DIRECT
-    return ReplyTarget(
-        remote_id=message.remote_id or "",
-        author_handle=message.author_handle,
-        visibility=visibility,
-        thread_root=conversation.remote_root,
-        extra=json.loads(message.extra_json),
-    )
 
 
 def _is_internal(text: str, slack: SlackSettings) -> bool:

@@ -13,7 +13,8 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.bridge import Bridge, latest_inbound
+from bot import targets
+from bot.bridge import Bridge
 from bot.catalog import say
 from bot.domain import DeliveryError
 from bot.erasure import is_erased
@@ -205,7 +206,11 @@ class JobPerformers:
         with self.store.read() as session:
             message = session.get_one(Message, job.message_id)
             conversation = session.get_one(Conversation, message.conversation_id)
-            target = latest_inbound(session, conversation)
+            # Fixed when the reply was accepted; jobs queued before that was stored
+            # recompute it the same way.
+            target = targets.target_from_payload(
+                json.loads(job.payload_json)
+            ) or targets.reply_target(session, conversation, reply_ts=message.slack_ts or "")
         if message.state != "queued":
             return None  # cancelled inside the undo window
         source = self.bridge.sources[conversation.account]

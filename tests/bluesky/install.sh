@@ -6,6 +6,12 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 dir="${SOCIALBRIDGE_ATPROTO_DIR:-$HOME/.cache/socialbridge/atproto}"
 
+# Test runs in several clones share this cache: one installs, the others wait for it
+# instead of finding a half-built tree ("Could not locate the bindings file").
+mkdir -p "$(dirname "$dir")"
+exec 9>"$dir.lock"
+flock 9
+
 if cmp -s "$here/package-lock.json" "$dir/package-lock.json" \
   && [ -f "$dir/node_modules/better-sqlite3/build/Release/better_sqlite3.node" ]; then
   echo "Bluesky dev-env: up to date in $dir"
