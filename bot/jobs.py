@@ -217,14 +217,11 @@ class JobPerformers:
         text = source.prepare_reply(message.text, to=target)
         verdict = source.measure(text)
         if not verdict.fits:
-            raise DeliveryError(
-                say(
-                    refusal_key(verdict),
-                    network=network_name(conversation.network),
-                    limit=verdict.limit,
-                    count=verdict.count,
-                ),
-                permanent=True,
+            # Not a delivery failure but a refusal, told in the thread as at accept (one
+            # sentence, not "Not sent to Mastodon: Not sent: ..."); the limit may have
+            # shrunk since (an instance's max_characters) or the prefix grown.
+            return self._refused(
+                message, conversation, refusal_key(verdict), verdict.limit, verdict.count
             )
         key = f"socialbridge-{message.slack_channel}-{message.slack_ts}"
         sent = None
@@ -260,6 +257,23 @@ class JobPerformers:
                 message_id=stored.id,
             )
             self.bridge.request_card_update(session, card)
+
+        return record
+
+    def _refused(
+        self, message: Message, conversation: Conversation, key: str, limit: int, count: int
+    ) -> Record:
+        def record(session: Session) -> None:
+            stored = session.get_one(Message, message.id)
+            stored.state = "refused"
+            session.add(stored)
+            self.bridge.notify(
+                session,
+                session.get_one(Conversation, conversation.id),
+                key,
+                limit=limit,
+                count=count,
+            )
 
         return record
 

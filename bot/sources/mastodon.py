@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -36,6 +37,9 @@ MAX_PAGES_PER_POLL = 50  # the rest waits for the next poll; the cursor keeps th
 # Until /api/v2/instance answers: Mastodon's stock limits.
 DEFAULT_MAX_CHARACTERS = 500
 DEFAULT_URL_WEIGHT = 23
+# The limits are read by the poll, never by a Slack listener (which must answer Slack
+# within 3 s whatever Mastodon does); known limits are read again this often.
+LIMITS_REFRESH_SECONDS = 3600.0
 
 
 class MastodonSource:
@@ -58,8 +62,10 @@ class MastodonSource:
         )
         self._limits_lock = threading.Lock()
         self._limits: tuple[int, int] | None = None
+        self._limits_read_at = 0.0
 
     def fetch(self, cursor: str | None) -> FetchResult:
+        self._refresh_limits()
         if cursor is None:
             # First start: remember where "now" is and import no history. "0" means "there
             # was nothing yet", so every later notification counts as new.
@@ -166,24 +172,31 @@ class MastodonSource:
 
     def _instance_limits(self) -> tuple[int, int]:
         with self._limits_lock:
-            if self._limits is not None:
-                return self._limits
-        limits = (DEFAULT_MAX_CHARACTERS, DEFAULT_URL_WEIGHT)
+            return self._limits or (DEFAULT_MAX_CHARACTERS, DEFAULT_URL_WEIGHT)
+
+    def _refresh_limits(self) -> None:
+        """Read the instance's limits if unknown (every poll until it answers) or older
+        than LIMITS_REFRESH_SECONDS. https://docs.joinmastodon.org/methods/instance/#v2"""
+        with self._limits_lock:
+            known = self._limits is not None
+            if known and time.monotonic() - self._limits_read_at < LIMITS_REFRESH_SECONDS:
+                return
         try:
             config = send(self._client, "GET", "/api/v2/instance", network="Mastodon").json()
             statuses = config["configuration"]["statuses"]
             limits = (int(statuses["max_characters"]), int(statuses["characters_reserved_per_url"]))
         except (DeliveryError, KeyError, TypeError, ValueError) as exc:
-            logger.warning(
+            logger.log(
+                logging.DEBUG if known else logging.WARNING,
                 "account %s: instance limits unavailable (%s); using %s",
                 self.account.name,
                 exc,
-                limits,
+                self._instance_limits(),
             )
-            return limits  # not cached: asked again next time
+            return
         with self._limits_lock:
             self._limits = limits
-        return limits
+            self._limits_read_at = time.monotonic()
 
 
 def _id_order(remote_id: str) -> tuple[int, str]:

@@ -232,10 +232,14 @@ def scene(
     extra_accounts: str = "",
     extra_env: dict[str, str] | None = None,
     wait_for_first_poll: bool = True,
+    before_start: Callable[[FakeSlack, FakeMastodon], None] | None = None,
 ) -> Iterator[Scene]:
     """`extra_accounts`: more [[accounts]] tables (TOML) for other networks' tests, with
-    their secrets in `extra_env`."""
+    their secrets in `extra_env`; `before_start` sets the fakes up before the bot's
+    first request (faults, say)."""
     with FakeSlack() as slack, FakeMastodon(rate_limit=None) as mastodon:
+        if before_start is not None:
+            before_start(slack, mastodon)
         staff = slack.add_user("dana", real_name="Dana Staff", display_name="Dana")
         channel = slack.add_channel("social", members=[staff])
         port = free_port()
