@@ -160,5 +160,4 @@ def test_sigkill_at_random_moments_loses_nothing_and_posts_nothing_twice(
         f"crash trials: {TRIALS} SIGKILLs, {len(stream.roots)} mentions, "
         f"{len(stream.replies)} replies, faults {dict(faults)}, {redelivered} events redelivered"
     )
-    assert len(stream.roots) == TRIALS * MENTIONS_PER_TRIAL
-    assert len(stream.replies) == TRIALS * REPLIES_PER_TRIAL
+    # What is asserted is asserted per trial, in _check, against what Slack and Mastodon hold.

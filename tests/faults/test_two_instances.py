@@ -49,7 +49,8 @@ def test_two_instances_share_the_work_exactly_once_and_take_over_polling(
             ]
             customer = world.mastodon.add_account("twin", "Twin", domain="remote.example")
             texts = [f"twin-{n:02d} hello" for n in range(30)]
-            statuses = [world.mastodon.customer_posts(customer, f"@acme {t}") for t in texts]
+            for text in texts:
+                world.mastodon.customer_posts(customer, f"@acme {text}")
             cards = [world.card_for(t) for t in texts]
             for number, card in enumerate(cards[:15]):
                 event = world.slack.user_posts(
@@ -77,7 +78,6 @@ def test_two_instances_share_the_work_exactly_once_and_take_over_polling(
                 world.posted_text(s).split(" ", 1)[1] for s in world.mastodon.brand_statuses()
             )
             assert bodies == Counter({f"reply {n:02d}": 1 for n in range(15)})
-            assert len(statuses) == 30
         finally:
             if second.process is not None:
                 second.stop()
