@@ -18,7 +18,6 @@ from slack_sdk import WebClient
 
 from bot.bridge import Bridge
 from bot.commands import SocialCommand
-from bot.config import ConfigError, Settings
 from bot.delivery import DeliveryWorker
 from bot.erasure import erase_expired
 from bot.handlers import actions, commands, membership, messages, reactions
@@ -26,6 +25,7 @@ from bot.jobs import JobPerformers
 from bot.metrics import Metrics
 from bot.pacing import ChannelPacer
 from bot.scheduler import Poller, build_scheduler
+from bot.settings import ConfigError, Settings
 from bot.slack.api import SlackApi
 from bot.sources import SOURCES, Source
 from bot.speakers import SpeakerPolicy

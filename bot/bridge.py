@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot import targets, triage
-from bot.config import Settings, SlackSettings
 from bot.domain import FetchResult, Post
 from bot.jobkinds import (
     HELD_EVENT,
@@ -31,6 +30,7 @@ from bot.jobkinds import (
     slack_key,
 )
 from bot.ports import SlackPort
+from bot.settings import Settings, SlackSettings
 from bot.slack.mrkdwn import slack_to_plain
 from bot.slack.prefixes import is_internal, strip_public_prefix
 from bot.sources import Source

@@ -10,10 +10,11 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import load_settings
 from bot.demo.scenario import SCENARIOS
 from bot.domain import DeliveryError
 from bot.logs import setup_logging
+from bot.settings import ConfigError, Settings
 
 logger = logging.getLogger("socialbridge")
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.catalog import duration, say
-from bot.config import AccountSettings
+from bot.settings import AccountSettings
 from bot.slack.escape import (
     HEADER_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,

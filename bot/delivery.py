@@ -15,10 +15,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.config import DeliverySettings
 from bot.domain import DeliveryError, RateLimited
 from bot.jobkinds import HELD_EVENT, POST_INBOUND, REWRITE_ERASED
 from bot.pacing import ChannelPacer
+from bot.settings import DeliverySettings
 from bot.store import Job, Store, outbox, utcnow
 
 logger = logging.getLogger(__name__)

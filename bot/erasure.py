@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
-from bot.config import AccountSettings
 from bot.jobkinds import REWRITE_ERASED, card_key
+from bot.settings import AccountSettings
 from bot.store import Conversation, Message, Store, outbox, utcnow
 
 logger = logging.getLogger(__name__)

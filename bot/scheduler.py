@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.bridge import Bridge
-from bot.config import AccountSettings
 from bot.delivery import backoff_seconds
 from bot.domain import DeliveryError
+from bot.settings import AccountSettings
 from bot.sources import Source
 from bot.store import Store, utcnow
 from bot.store import accounts as account_store

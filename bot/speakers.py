@@ -12,9 +12,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.config import SlackSettings
 from bot.domain import DeliveryError
 from bot.ports import SlackPort
+from bot.settings import SlackSettings
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
-from bot.config import Secret
+from bot.settings import Secret
 
 logger = logging.getLogger(__name__)
 

@@ -21,10 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings, parse_settings
+from bot.config import parse_settings
 from bot.demo.slack_client import DemoError, SlackClient
 from bot.sandbox.mastodon_api import FakeMastodon
 from bot.sandbox.slack_api import FakeSlack
+from bot.settings import Settings
 from bot.sources import NETWORK_KEYS
 
 ACCOUNT = "acme-mastodon"

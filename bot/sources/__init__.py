@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.config import NetworkKeys
+from bot.settings import NetworkKeys
 from bot.sources.base import SessionStore, Source, SourceFactory
 from bot.sources.bluesky import BlueskySource
 from bot.sources.mastodon import MastodonSource

@@ -9,8 +9,8 @@ import json
 import logging
 from typing import Any, ClassVar, Protocol
 
-from bot.config import AccountSettings, NetworkKeys
 from bot.domain import FetchResult, LengthVerdict, ReplyTarget, SentReply
+from bot.settings import AccountSettings, NetworkKeys
 
 
 class SessionStore(Protocol):

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 
 import regex
 
-from bot.config import AccountSettings, ConfigError, NetworkKeys
 from bot.domain import (
     Author,
     DeliveryError,
@@ -27,6 +26,7 @@ from bot.domain import (
     SentReply,
     UnknownOutcome,
 )
+from bot.settings import AccountSettings, ConfigError, NetworkKeys
 from bot.sources.base import SessionStore
 from bot.sources.bluesky_richtext import facets_for, plain_text_of
 from bot.sources.bluesky_tid import tid_for_key

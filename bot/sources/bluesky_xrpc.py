@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from bot.config import Secret
 from bot.domain import DeliveryError, RateLimited, UnknownOutcome
+from bot.settings import Secret
 from bot.sources.base import SessionStore, stored_session
 from bot.sources.transport import error_for, retry_after
 

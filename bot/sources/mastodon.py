@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 
 import httpx
 
-from bot.config import AccountSettings, NetworkKeys
 from bot.domain import (
     Author,
     DeliveryError,
@@ -25,6 +24,7 @@ from bot.domain import (
     SentReply,
     Visibility,
 )
+from bot.settings import AccountSettings, NetworkKeys
 from bot.sources.base import SessionStore
 from bot.sources.mastodon_html import mastodon_html_to_text
 from bot.sources.transport import send

@@ -24,7 +24,6 @@ from typing import Any, ClassVar
 import httpx
 
 from bot.catalog import say
-from bot.config import AccountSettings, NetworkKeys
 from bot.domain import (
     Author,
     DeliveryError,
@@ -35,6 +34,7 @@ from bot.domain import (
     SentReply,
     Visibility,
 )
+from bot.settings import AccountSettings, NetworkKeys
 from bot.sources.base import SessionStore
 from bot.sources.transport import send
 from bot.sources.x_auth import NETWORK, BearerAuth, XTokens

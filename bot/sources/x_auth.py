@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from bot.config import AccountSettings, ConfigError
 from bot.domain import DeliveryError
+from bot.settings import AccountSettings, ConfigError
 from bot.sources.base import SessionStore, stored_session
 from bot.sources.transport import send
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlmodel import col, select
 
-from bot.config import ConfigError, Settings
+from bot.settings import ConfigError, Settings
 from bot.store.db import Store
 from bot.store.models import AccountState
 
