@@ -205,6 +205,13 @@ class Scene:
         assert delivery.status == 200, delivery
         return event
 
+    def settle(self, *, timeout: float = 30.0) -> None:
+        """Wait for the end state: no unfinished outbox job. Read counts after this, so a
+        late duplicate (a second post still on its way) fails the test."""
+        eventually(
+            lambda: self.bot.health()["queue_depth"] == 0, timeout=timeout, what="an empty queue"
+        )
+
     def statuses_replying_to(self, status_id: str) -> list[dict[str, Any]]:
         return list(self.mastodon.statuses_replying_to(status_id))
 
