@@ -151,7 +151,8 @@ class Bridge:
             conversation_id=conversation.id,
             message_id=message.id,
             channel=conversation.slack_channel,
-            # When a channel is busy, threads already going come before new cards.
+            # When a channel is busy, threads already going come before new cards, for a
+            # short run only (outbox.POSTS_PER_TURN).
             priority=PRIORITY_NEW_CARD if is_new else PRIORITY_FOLLOW_UP,
         )
         return True

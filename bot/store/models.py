@@ -131,7 +131,8 @@ class Job(SQLModel, table=True):
 
     __tablename__ = "job"
     __table_args__ = (
-        # In lease order: the lease query walks it and stops after the few it needs.
+        # The due pending jobs for the lease query; in this order the cheap "anything to
+        # do?" read stops at the first runnable one.
         sa.Index("ix_job_next", "state", "priority", "not_before", "id"),
         sa.Index("ix_job_ordering", "ordering_key", "state", "id"),
     )
@@ -143,7 +144,8 @@ class Job(SQLModel, table=True):
     message_id: int | None = None
     # The Slack channel a chat.postMessage job posts to: paced per channel (bot/pacing.py).
     channel: str | None = Field(default=None, max_length=50)
-    # Lower runs first among runnable jobs: a follow-up in a known thread before a new card.
+    # Breaks ties between runnable jobs of the same turn (bot/store/outbox.py), lower
+    # first: a follow-up in a known thread before a new card.
     priority: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     payload_json: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
     state: str = Field(default="pending", max_length=20)  # pending|leased|done|failed|cancelled
