@@ -75,26 +75,41 @@ def has_pending(session: Session, *, kind: str, ordering_key: str) -> bool:
 POSTS_PER_TURN = 3
 
 
+# How many runnable jobs, in ix_job_next's order, the fair order is computed over. The
+# lease used to compute every runnable job's turn and sort them all: with a backlog of
+# 5,000 new cards (5,000 keys) that made each lease a pass over the whole backlog, so
+# ingest slowed with the square of the backlog. A window far larger than the number of
+# conversations flooding at once keeps the fair order (a new card and the busy threads are
+# all in it) at a cost that does not grow with the backlog; beyond the window the queue is
+# first come, first served, which is the fair order for new cards anyway.
+LEASE_WINDOW = 200
+
+
 def _runnable() -> list[sa.ColumnElement[bool]]:
     """Pending, due, not for a paused channel, and the first unfinished job of its ordering
     key (a conversation's posts run one at a time, in order).
 
-    "First of its key" is asked once per key (the smallest unfinished id), not as "no
-    earlier unfinished job" per job: PostgreSQL answers that with a hash anti-join whose
-    cost grows with the square of one key's backlog (400 ms here for a conversation with
-    3,000 queued posts), which a flooding conversation would make every lease pay; the
-    smallest id per key costs one pass over the unfinished jobs."""
+    "First of its key" is a correlated lookup of the key's smallest unfinished id (a few
+    steps of ix_job_ordering), asked only of the rows the database walks in ix_job_next's
+    order until it has enough. Not "no earlier unfinished job" (NOT EXISTS): PostgreSQL
+    answers that with a hash anti-join whose cost grows with the square of one key's
+    backlog (400 ms here for a conversation with 3,000 queued posts); and not the smallest
+    id of every key (GROUP BY), which is a pass over the whole backlog per lease."""
     now = sa.bindparam("now", type_=JOBS.c.not_before.type)
     paused: sa.BindParameter[str] = sa.bindparam("paused", expanding=True)
-    first_of_each_key = (
+    first_of_its_key = (
         select(func.min(unfinished.id))
-        .where(col(unfinished.state).in_(ACTIVE_STATES))
-        .group_by(col(unfinished.ordering_key))
+        .where(
+            col(unfinished.ordering_key) == Job.ordering_key,
+            col(unfinished.state).in_(ACTIVE_STATES),
+        )
+        .correlate(Job)
+        .scalar_subquery()
     )
     return [
         col(Job.state) == "pending",
         col(Job.not_before) <= now,
-        col(Job.id).in_(first_of_each_key),
+        col(Job.id) == first_of_its_key,
         sa.or_(col(Job.channel).is_(None), col(Job.channel).not_in(paused)),
     ]
 
@@ -128,11 +143,18 @@ def _turn() -> sa.ColumnElement[datetime]:
 
 def _lease_candidates() -> sa.Select[int | None]:
     """Ids of runnable jobs in the order they should run, at most `limit`. Built once, so
-    SQLAlchemy reuses its compiled form. The turn is computed for the runnable jobs only
-    (one per conversation), which the database then sorts."""
-    return (
+    SQLAlchemy reuses its compiled form. The turn is computed for the first LEASE_WINDOW
+    runnable jobs (one per conversation), which the database then sorts. The window is a
+    subquery in WHERE, so on PostgreSQL only the outer rows are locked (SKIP LOCKED)."""
+    window = (
         sa.select(col(Job.id))
         .where(*_runnable())
+        .order_by(col(Job.priority), col(Job.not_before), col(Job.id))
+        .limit(LEASE_WINDOW)
+    )
+    return (
+        sa.select(col(Job.id))
+        .where(col(Job.id).in_(window), col(Job.state) == "pending")
         .order_by(_turn(), col(Job.priority), col(Job.id))
         .limit(sa.bindparam("limit", type_=sa.Integer(), literal_execute=True))
     )
