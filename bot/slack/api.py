@@ -1,8 +1,11 @@
 """The Slack Web API port: the few calls the bridge needs, with errors made uniform.
 
-slack_sdk's own retry of connection errors is switched off: after a connection error a
-chat.postMessage may or may not have landed, and only the delivery worker, which can
-reconcile through message metadata, may decide to send it again.
+Calls go through one keep-alive, pooled httpx client: slack_sdk's WebClient (urllib) opens
+a new connection (and TLS handshake) per call, which cost more than the rest of a card's
+work together. The WebClient stays for Bolt, which does its own calls with it. Nothing
+retries by itself: after a connection error a chat.postMessage may or may not have landed,
+and only the delivery worker, which can reconcile through message metadata, may decide to
+send it again.
 """
 
 from __future__ import annotations
@@ -10,12 +13,11 @@ from __future__ import annotations
 import math
 import threading
 import time
-import urllib.error
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import httpx
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.domain import DeliveryError, RateLimited, UnknownOutcome, capped_wait
 from bot.ports import SlackUser, Workspace
@@ -55,11 +57,17 @@ _PERMANENT_ERRORS = frozenset(
 
 
 class SlackApi:
-    """Wraps a WebClient; every failure comes out as a DeliveryError."""
+    """Calls the Web API of `client`'s base URL and token; every failure comes out as a
+    DeliveryError."""
 
     def __init__(self, client: WebClient, *, user_cache_seconds: float = 3600.0) -> None:
         client.retry_handlers = []
         self.client = client
+        self._http = httpx.Client(
+            base_url=client.base_url,
+            headers={"Authorization": f"Bearer {client.token}"},
+            timeout=float(client.timeout),
+        )
         self._user_cache_seconds = user_cache_seconds
         self._users: dict[str, tuple[float, SlackUser]] = {}
         self._users_lock = threading.Lock()
@@ -336,18 +344,45 @@ class SlackApi:
         self, method: str, kwargs: Mapping[str, Any], *, may_have_happened: bool = False
     ) -> Mapping[str, Any]:
         try:
-            if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
-                response = self.client.api_call(method, json=dict(kwargs))
+            if method in _JSON_METHODS:
+                response = self._http.post(method, json=dict(kwargs))
             else:
-                response = self.client.api_call(method, params=dict(kwargs))
-        except SlackApiError as exc:
-            raise _translate(method, exc) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+                response = self._http.post(method, data=_form(kwargs))
+        except httpx.HTTPError as exc:
             reason = f"Slack {method}: no answer ({type(exc).__name__})"
             if may_have_happened:
                 raise UnknownOutcome(reason) from None
             raise DeliveryError(reason) from None
-        return response.data if isinstance(response.data, dict) else {}
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            data = {}
+        if response.status_code == 429 or data.get("error") == "ratelimited":
+            retry_after = _retry_after(response.headers)
+            raise RateLimited(f"Slack {method}: rate limited", retry_after=retry_after)
+        if response.status_code >= 500:
+            raise DeliveryError(f"Slack {method}: server error {response.status_code}")
+        if not data.get("ok"):
+            error = str(data.get("error") or f"HTTP {response.status_code}")
+            raise DeliveryError(error, permanent=error in _PERMANENT_ERRORS)
+        return data
+
+
+# Methods whose arguments go as a JSON body (blocks and metadata are nested); the others
+# take form fields, which every Web API method accepts.
+# https://api.slack.com/web#posting_json
+_JSON_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
+
+
+def _form(kwargs: Mapping[str, Any]) -> dict[str, str]:
+    """Form fields as Slack reads them: booleans as true/false, everything else as text."""
+    return {
+        name: ("true" if value else "false") if isinstance(value, bool) else str(value)
+        for name, value in kwargs.items()
+        if value is not None
+    }
 
 
 def _slack_user(raw: Mapping[str, Any], user_id: str) -> SlackUser:
@@ -371,23 +406,8 @@ def _slack_user(raw: Mapping[str, Any], user_id: str) -> SlackUser:
     )
 
 
-def _translate(method: str, exc: SlackApiError) -> DeliveryError:
-    status = exc.response.status_code
-    error = str(exc.response.get("error") or f"HTTP {status}")
-    if status == 429 or error == "ratelimited":
-        retry_after = _retry_after(exc.response.headers)
-        return RateLimited(f"Slack {method}: rate limited", retry_after=retry_after)
-    if status >= 500:
-        return DeliveryError(f"Slack {method}: server error {status}")
-    return DeliveryError(error, permanent=error in _PERMANENT_ERRORS)
-
-
-def _retry_after(headers: Mapping[str, Any]) -> float:
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return capped_wait(float(raw))
-            except ValueError:
-                break
-    return 1.0
+def _retry_after(headers: httpx.Headers) -> float:
+    try:
+        return capped_wait(float(headers.get("retry-after", "1")))
+    except ValueError:
+        return 1.0
