@@ -222,7 +222,6 @@ def run(settings: Settings, *, stop: threading.Event) -> None:
     scheduler = build_scheduler(
         runtime.poller,
         settings.accounts,
-        wake_outbox=runtime.worker.wake,
         retention=(
             (lambda: erase_expired(runtime.store, retention_days=retention_days))
             if retention_days

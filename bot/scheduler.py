@@ -92,7 +92,6 @@ def build_scheduler(
     poller: Poller,
     accounts: tuple[AccountSettings, ...],
     *,
-    wake_outbox: Callable[[], None],
     retention: Callable[[], object] | None = None,
 ) -> BackgroundScheduler:
     """`retention` (erase what [store] retention_days says is old) runs at start and hourly."""
@@ -108,9 +107,6 @@ def build_scheduler(
             max_instances=1,
             coalesce=True,
         )
-    scheduler.add_job(
-        wake_outbox, "interval", seconds=5, id="outbox-tick", max_instances=1, coalesce=True
-    )
     if retention is not None:
         scheduler.add_job(
             _logged(retention, "retention"),
