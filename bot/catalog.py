@@ -50,7 +50,6 @@ EN: Mapping[str, str] = {
         ":information_source: That reply had already been sent; deleting it here does not"
         " delete it on {network}."
     ),
-    "reply.cancelled": ":wastebasket: Reply cancelled before it was sent.",
     "reply.not_allowed": (
         ":no_entry: Not sent: only members of this channel{allow_list} can reply publicly."
     ),
