@@ -39,7 +39,6 @@ from bot.sources.base import SessionStore
 from bot.sources.transport import send
 from bot.sources.x_auth import NETWORK, BearerAuth, XTokens
 from bot.sources.x_cursor import MentionCursor
-from bot.sources.x_text import MAX_WEIGHTED_LENGTH, comparable_text, x_weighted_length
 from bot.textlength import too_long_to_count
 
 logger = logging.getLogger(__name__)
@@ -79,6 +78,12 @@ class XSource:
         self, account: AccountSettings, *, timeout: float, sessions: SessionStore | None = None
     ) -> None:
         self.account = account
+        # twitter-text's tables cost about 20 MB of memory and half a second at import, so
+        # they are loaded when an X account is set up (at start), not by every bot, and
+        # never first inside a Slack listener.
+        from bot.sources import x_text
+
+        self._text = x_text
         self._tokens = XTokens(account, sessions=sessions, timeout=timeout)
         self._client = httpx.Client(
             base_url=account.server,
@@ -203,8 +208,9 @@ class XSource:
         return text
 
     def measure(self, text: str) -> LengthVerdict:
-        return too_long_to_count(text, limit=MAX_WEIGHTED_LENGTH) or LengthVerdict(
-            count=x_weighted_length(text), limit=MAX_WEIGHTED_LENGTH
+        limit = self._text.MAX_WEIGHTED_LENGTH
+        return too_long_to_count(text, limit=limit) or LengthVerdict(
+            count=self._text.x_weighted_length(text), limit=limit
         )
 
     def reply(self, *, to: ReplyTarget, text: str, key: str) -> SentReply:
@@ -237,7 +243,7 @@ class XSource:
 
     def find_reply(self, *, to: ReplyTarget, text: str, key: str) -> SentReply | None:
         """Our reply to `to` with this text among our own Posts newer than `to`, if any."""
-        wanted = comparable_text(text)
+        wanted = self._text.comparable_text(text)
         params: dict[str, Any] = {
             "since_id": to.remote_id,
             "max_results": PAGE_SIZE,
@@ -251,7 +257,7 @@ class XSource:
             for tweet in page.get("data") or []:
                 if not isinstance(tweet, dict) or _replied_to(tweet) != to.remote_id:
                     continue
-                if comparable_text(str(tweet.get("text") or "")) == wanted:
+                if self._text.comparable_text(str(tweet.get("text") or "")) == wanted:
                     tweet_id = str(tweet["id"])
                     logger.info(
                         "account %s: reply to %s was already published as %s",
