@@ -103,6 +103,11 @@ class ScenarioPlayer:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
+    @property
+    def playing(self) -> bool:
+        """True while the player's thread runs (beats left and not stopped)."""
+        return self._thread.is_alive()
+
     def progress(self) -> dict[str, Any]:
         played = self._played
         next_at = None
