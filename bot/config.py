@@ -114,14 +114,7 @@ def parse_settings(
 ) -> Settings:
     where = str(config_path)
     _reject_unknown(raw, {"slack", "delivery", "store", "accounts"}, where, "top level")
-    slack = SlackSettings(**_section(raw.get("slack", {}), _SLACK_TYPES, where, "[slack]"))
-    if slack.mode not in ("socket", "http"):
-        raise ConfigError(f'{where}: [slack] mode must be "socket" or "http", not {slack.mode!r}')
-    if not slack.command.startswith("/"):
-        raise ConfigError(f'{where}: [slack] command must start with "/", got {slack.command!r}')
-    _check_prefixes(slack, where)
-    if slack.send_delay_seconds < 0:
-        raise ConfigError(f"{where}: [slack] send_delay_seconds must be 0 or more")
+    slack = _slack_section(raw, where)
     delivery = DeliverySettings(
         **_section(raw.get("delivery", {}), _DELIVERY_TYPES, where, "[delivery]")
     )
@@ -130,20 +123,7 @@ def parse_settings(
     store = StoreSettings(**_section(raw.get("store", {}), _STORE_TYPES, where, "[store]"))
     if store.retention_days < 0:
         raise ConfigError(f"{where}: [store] retention_days must be 0 (keep) or more")
-
-    accounts_raw = raw.get("accounts", [])
-    if not isinstance(accounts_raw, list):
-        raise ConfigError(f"{where}: accounts must be a list of [[accounts]] tables")
-    accounts = tuple(
-        _account(entry, index, where, environ, networks)
-        for index, entry in enumerate(accounts_raw, start=1)
-    )
-    names = [a.name for a in accounts]
-    for name in names:
-        if names.count(name) > 1:
-            raise ConfigError(
-                f"{where}: [[accounts]] name {name!r} is used twice; names are unique"
-            )
+    accounts = _accounts(raw, where, environ, networks)
 
     def secret(var: str) -> Secret | None:
         value = environ.get(var, "")
@@ -168,6 +148,40 @@ def parse_settings(
         secret_key=_fernet_keys(secret("SOCIALBRIDGE_SECRET_KEY")),
         ops_token=secret("SOCIALBRIDGE_OPS_TOKEN"),
     )
+
+
+def _slack_section(raw: Mapping[str, Any], where: str) -> SlackSettings:
+    slack = SlackSettings(**_section(raw.get("slack", {}), _SLACK_TYPES, where, "[slack]"))
+    if slack.mode not in ("socket", "http"):
+        raise ConfigError(f'{where}: [slack] mode must be "socket" or "http", not {slack.mode!r}')
+    if not slack.command.startswith("/"):
+        raise ConfigError(f'{where}: [slack] command must start with "/", got {slack.command!r}')
+    _check_prefixes(slack, where)
+    if slack.send_delay_seconds < 0:
+        raise ConfigError(f"{where}: [slack] send_delay_seconds must be 0 or more")
+    return slack
+
+
+def _accounts(
+    raw: Mapping[str, Any],
+    where: str,
+    environ: Mapping[str, str],
+    networks: Mapping[str, NetworkKeys],
+) -> tuple[AccountSettings, ...]:
+    accounts_raw = raw.get("accounts", [])
+    if not isinstance(accounts_raw, list):
+        raise ConfigError(f"{where}: accounts must be a list of [[accounts]] tables")
+    accounts = tuple(
+        _account(entry, index, where, environ, networks)
+        for index, entry in enumerate(accounts_raw, start=1)
+    )
+    names = [a.name for a in accounts]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(
+                f"{where}: [[accounts]] name {name!r} is used twice; names are unique"
+            )
+    return accounts
 
 
 def _fernet_keys(value: Secret | None) -> Secret | None:
@@ -277,7 +291,25 @@ def _account(
     for key in sorted(keys.required):
         if key not in entry:
             raise ConfigError(f"{where}: {label}: missing required key {key!r} for {network}")
-    server = entry.get("server", keys.default_server)
+    server = _server(entry.get("server", keys.default_server), where, label, network)
+    poll = _typed(
+        entry.get("poll_seconds", keys.default_poll_seconds), float, where, f"{label} poll_seconds"
+    )
+    if poll <= 0:
+        raise ConfigError(f"{where}: {label} poll_seconds must be more than 0")
+    options, secrets = _network_keys(entry, keys, where, label, environ)
+    return AccountSettings(
+        name=entry["name"],
+        network=network,
+        server=server.rstrip("/"),
+        channel=entry["channel"],
+        poll_seconds=poll,
+        options=options,
+        secrets=secrets,
+    )
+
+
+def _server(server: Any, where: str, label: str, network: str) -> str:
     if server is None:
         raise ConfigError(f"{where}: {label}: missing required key 'server' for {network}")
     if not isinstance(server, str) or not server.startswith(("http://", "https://")):
@@ -287,11 +319,18 @@ def _account(
             f"{where}: {label} server must use https:// ({server!r}); plain http:// is "
             "accepted only for a loopback host (127.0.0.1, ::1, localhost)"
         )
-    poll = _typed(
-        entry.get("poll_seconds", keys.default_poll_seconds), float, where, f"{label} poll_seconds"
-    )
-    if poll <= 0:
-        raise ConfigError(f"{where}: {label} poll_seconds must be more than 0")
+    return server
+
+
+def _network_keys(
+    entry: Mapping[str, Any],
+    keys: NetworkKeys,
+    where: str,
+    label: str,
+    environ: Mapping[str, str],
+) -> tuple[dict[str, str], dict[str, Secret]]:
+    """The network's own keys of an account: plain options, and `*_env` keys resolved to
+    the secrets they name."""
     options: dict[str, str] = {}
     secrets: dict[str, Secret] = {}
     for key in sorted((keys.required | keys.optional) & entry.keys()):
@@ -310,12 +349,4 @@ def _account(
             secrets[key.removesuffix("_env")] = Secret(secret_value)
         else:
             options[key] = value
-    return AccountSettings(
-        name=entry["name"],
-        network=network,
-        server=server.rstrip("/"),
-        channel=entry["channel"],
-        poll_seconds=poll,
-        options=options,
-        secrets=secrets,
-    )
+    return options, secrets

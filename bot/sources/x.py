@@ -81,9 +81,9 @@ class XSource:
         # twitter-text's tables cost about 20 MB of memory and half a second at import, so
         # they are loaded when an X account is set up (at start), not by every bot, and
         # never first inside a Slack listener.
-        from bot.sources import x_text
+        import bot.sources.x_text
 
-        self._text = x_text
+        self._text = bot.sources.x_text
         self._tokens = XTokens(account, sessions=sessions, timeout=timeout)
         self._client = httpx.Client(
             base_url=account.server,
