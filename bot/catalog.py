@@ -144,7 +144,7 @@ EN: Mapping[str, str] = {
     "sources.queue": "Queued jobs in all: {total} ({by_kind})",
     "sources.queue_empty": "No jobs are queued.",
     "sources.none": "No accounts are configured.",
-    # X (bot/sources/x.py)
+    # X (bot/sources/x/source.py)
     "x.reply_not_summoned": (
         "X only lets this account reply to people who mentioned or quoted it in the post"
         " being answered, and @{handle}'s post did neither, so X refused the reply."

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from bot.config import AccountSettings, ConfigError, Secret
 from bot.domain import DeliveryError, RateLimited, ReplyTarget, UnknownOutcome, Visibility
 from bot.sources import SessionStore
-from bot.sources.bluesky import LOOKBACK, BlueskySource
-from bot.sources.bluesky_richtext import facets_for, find_links, find_mentions, plain_text_of
-from bot.sources.bluesky_tid import TID_PATTERN, tid_for_key, tid_from_parts
+from bot.sources.bluesky.richtext import facets_for, find_links, find_mentions, plain_text_of
+from bot.sources.bluesky.source import LOOKBACK, BlueskySource
+from bot.sources.bluesky.tid import TID_PATTERN, tid_for_key, tid_from_parts
 from bot.store import AccountState, Store
 from bot.store import accounts as account_store
 from bot.store.credentials import SessionCipher, StoredSessions

@@ -18,10 +18,10 @@ from bot.config import AccountSettings, Secret
 from bot.sandbox.mastodon_api import FakeMastodon
 from bot.sandbox.x_api import FakeX
 from bot.sources import Source
-from bot.sources.bluesky import BlueskySource
-from bot.sources.mastodon import MastodonSource
-from bot.sources.x import XSource
-from bot.sources.x_text import MAX_WEIGHTED_LENGTH, comparable_text, x_weighted_length
+from bot.sources.bluesky.source import BlueskySource
+from bot.sources.mastodon.source import MastodonSource
+from bot.sources.x.source import XSource
+from bot.sources.x.text import MAX_WEIGHTED_LENGTH, comparable_text, x_weighted_length
 from bot.textlength import UNCOUNTED_FACTOR, refusal_key
 from tests.bluesky.fake_pds import HANDLE, PASSWORD, FakePds
 

@@ -8,7 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.sources.mastodon_html import mastodon_html_to_text
+from bot.sources.mastodon.html import mastodon_html_to_text
 
 # Shapes as Mastodon's TextFormatter and the API documentation's Status example emit them.
 MENTION = (

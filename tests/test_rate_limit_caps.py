@@ -19,9 +19,9 @@ from bot.sandbox.mastodon_api import FakeMastodon
 from bot.sandbox.slack_api import FakeSlack
 from bot.sandbox.x_api import FakeX
 from bot.slack.api import SlackApi
-from bot.sources.bluesky import BlueskySource
-from bot.sources.mastodon import MastodonSource
-from bot.sources.x import XSource
+from bot.sources.bluesky.source import BlueskySource
+from bot.sources.mastodon.source import MastodonSource
+from bot.sources.x.source import XSource
 from tests.bluesky.fake_pds import HANDLE, PASSWORD, FakePds
 
 ELEVEN_DAYS = 999_999

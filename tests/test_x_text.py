@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from twitter_text import extract_urls_with_indices, parse_tweet  # type: ignore[import-untyped]
 from twitter_text.extract_emojis import extract_emojis_with_indices  # type: ignore[import-untyped]
 
-from bot.sources.x_entities import MAX_SUBDOMAINS, emoji_spans, url_spans
-from bot.sources.x_text import comparable_text, x_weighted_length
+from bot.sources.x.entities import MAX_SUBDOMAINS, emoji_spans, url_spans
+from bot.sources.x.text import comparable_text, x_weighted_length
 
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"
 

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from bot.demo.scenario import ScenarioPlayer
 from bot.demo.world import CHANNEL, DemoWorld
 from bot.jobkinds import SEND_REPLY
-from bot.sources.mastodon_html import mastodon_html_to_text
+from bot.sources.mastodon.html import mastodon_html_to_text
 from bot.store import Job, Message, Store
 
 Json = dict[str, Any]

@@ -190,7 +190,8 @@ class DemoWorld:
         return body if isinstance(body, dict) else None
 
     def _bot_ready(self) -> bool:
-        # The first poll only marks "now"; a mention counts from then (bot/sources/mastodon.py).
+        # The first poll only marks "now"; a mention counts from then
+        # (bot/sources/mastodon/source.py).
         health = self.health()
         return bool(health and all(a.get("last_ok_at") for a in health.get("accounts", [])))
 

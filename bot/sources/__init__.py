@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 from bot.settings import NetworkKeys
 from bot.sources.base import SessionStore, Source, SourceFactory
-from bot.sources.bluesky import BlueskySource
-from bot.sources.mastodon import MastodonSource
-from bot.sources.x import XSource
+from bot.sources.bluesky.source import BlueskySource
+from bot.sources.mastodon.source import MastodonSource
+from bot.sources.x.source import XSource
 
 _SOURCE_CLASSES = (MastodonSource, BlueskySource, XSource)
 

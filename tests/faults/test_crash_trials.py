@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.sources.mastodon_html import mastodon_html_to_text
+from bot.sources.mastodon.html import mastodon_html_to_text
 from tests.e2e.harness import Scene, eventually, scene
 
 SEED = 20261127

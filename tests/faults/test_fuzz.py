@@ -14,7 +14,7 @@ from sqlmodel import col, func, select
 
 from bot.config import AccountSettings, Secret
 from bot.sandbox.http import LoopbackServer, Request, Response
-from bot.sources.mastodon import MastodonSource
+from bot.sources.mastodon.source import MastodonSource
 from bot.store import Conversation, Job, Message, Store
 from tests.e2e.harness import Scene, eventually, scene
 

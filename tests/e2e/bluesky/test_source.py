@@ -13,7 +13,7 @@ import pytest
 
 from bot.config import AccountSettings, Secret
 from bot.domain import DeliveryError, ReplyTarget, Visibility
-from bot.sources.bluesky import BlueskySource
+from bot.sources.bluesky.source import BlueskySource
 from tests.bluesky.devenv import Account, DevEnv, PostRef
 from tests.e2e.harness import eventually
 

@@ -28,9 +28,9 @@ from bot.domain import (
 )
 from bot.settings import AccountSettings, ConfigError, NetworkKeys
 from bot.sources.base import SessionStore
-from bot.sources.bluesky_richtext import facets_for, plain_text_of
-from bot.sources.bluesky_tid import tid_for_key
-from bot.sources.bluesky_xrpc import XrpcClient, XrpcError
+from bot.sources.bluesky.richtext import facets_for, plain_text_of
+from bot.sources.bluesky.tid import tid_for_key
+from bot.sources.bluesky.xrpc import XrpcClient, XrpcError
 from bot.textlength import too_long_to_count
 
 logger = logging.getLogger(__name__)

@@ -37,8 +37,8 @@ from bot.domain import (
 from bot.settings import AccountSettings, NetworkKeys
 from bot.sources.base import SessionStore
 from bot.sources.transport import send
-from bot.sources.x_auth import NETWORK, BearerAuth, XTokens
-from bot.sources.x_cursor import MentionCursor
+from bot.sources.x.auth import NETWORK, BearerAuth, XTokens
+from bot.sources.x.cursor import MentionCursor
 from bot.textlength import too_long_to_count
 
 logger = logging.getLogger(__name__)
@@ -81,9 +81,9 @@ class XSource:
         # twitter-text's tables cost about 20 MB of memory and half a second at import, so
         # they are loaded when an X account is set up (at start), not by every bot, and
         # never first inside a Slack listener.
-        import bot.sources.x_text
+        import bot.sources.x.text
 
-        self._text = bot.sources.x_text
+        self._text = bot.sources.x.text
         self._tokens = XTokens(account, sessions=sessions, timeout=timeout)
         self._client = httpx.Client(
             base_url=account.server,

@@ -26,7 +26,7 @@ from bot.domain import (
 )
 from bot.settings import AccountSettings, NetworkKeys
 from bot.sources.base import SessionStore
-from bot.sources.mastodon_html import mastodon_html_to_text
+from bot.sources.mastodon.html import mastodon_html_to_text
 from bot.sources.transport import send
 from bot.textlength import mastodon_length, too_long_to_count
 

@@ -4,7 +4,7 @@ The count follows twitter-text (the Python port of X's own library, tested again
 conformance suite), not a hand count: X weighs most of Latin and punctuation 1 and
 everything else 2 (CJK, emoji, a whole emoji ZWJ sequence counts 2), every URL 23 whatever
 its length, text normalized to NFC first. twitter-text's weights and its loop are used as
-they are; where it finds URLs and emoji comes from bot.sources.x_entities, which finds the
+they are; where it finds URLs and emoji comes from bot.sources.x.entities, which finds the
 same in linear time (twitter-text's own URL regex takes seconds on `"a." * 500`).
 https://docs.x.com/fundamentals/counting-characters
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 from twitter_text.config import config as _twitter_text_config  # type: ignore[import-untyped]
 
-from bot.sources.x_entities import Span, emoji_spans, url_spans
+from bot.sources.x.entities import Span, emoji_spans, url_spans
 
 __all__ = ["MAX_WEIGHTED_LENGTH", "comparable_text", "x_weighted_length"]
 
