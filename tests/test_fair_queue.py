@@ -122,3 +122,25 @@ def test_new_cards_arriving_during_a_flood_of_3_per_second_are_served_within_5_p
     assert len(waited) == 6
     assert max(waited.values()) <= 5, waited
     assert_each_conversation_in_order_exactly_once(channel, enqueued)
+
+
+def test_a_follow_up_is_served_first_even_behind_more_new_cards_than_the_lease_window(
+    store: Store,
+) -> None:
+    """The fair order is computed over the first LEASE_WINDOW runnable jobs only (so a
+    lease does not pass over a backlog of thousands); a follow-up of a conversation that
+    already has its card must still go before a backlog of new cards larger than that."""
+    channel = Channel(store)
+    enqueued: dict[int, list[int]] = {FLOODED: [channel.arrives(FLOODED, new=True)]}
+    channel.drain()
+    backlog = outbox.LEASE_WINDOW + 50
+    for customer in range(100, 100 + backlog):
+        enqueued[customer] = [channel.arrives(customer, new=True)]
+    follow_up = channel.arrives(FLOODED, new=False)
+    enqueued[FLOODED].append(follow_up)
+    since = len(channel.served)
+    channel.drain()
+    assert channel.picks_until(follow_up, since=since) == 1
+    new_cards = [job for conversation, job in channel.served[since:] if conversation != FLOODED]
+    assert new_cards == sorted(new_cards), "new cards are served first come, first served"
+    assert_each_conversation_in_order_exactly_once(channel, enqueued)
