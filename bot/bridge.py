@@ -36,6 +36,7 @@ from bot.slack.prefixes import is_internal, strip_public_prefix
 from bot.sources import Source
 from bot.speakers import SpeakerPolicy
 from bot.store import AccountState, Conversation, Message, Store, outbox, queries, utcnow
+from bot.store.models import fit_text, fit_url
 from bot.textlength import refusal_key
 
 logger = logging.getLogger(__name__)
@@ -128,13 +129,13 @@ class Bridge:
                     account=account,
                     direction="in",
                     remote_id=post.remote_id,
-                    remote_url=post.url,
+                    remote_url=fit_url(Message, "remote_url", post.url),
                     in_reply_to=post.in_reply_to,
                     slack_channel=conversation.slack_channel,
                     author_remote_id=post.author.remote_id,
-                    author_handle=post.author.handle,
-                    author_name=post.author.display_name,
-                    author_url=post.author.url,
+                    author_handle=fit_text(Message, "author_handle", post.author.handle),
+                    author_name=fit_text(Message, "author_name", post.author.display_name),
+                    author_url=fit_url(Message, "author_url", post.author.url),
                     text=post.text,
                     visibility=post.visibility.value,
                     created_at=post.created_at,
@@ -182,8 +183,8 @@ class Bridge:
                 remote_root=root,
                 slack_channel=self.channels[account],
                 private=post.visibility.is_private,
-                author_handle=post.author.handle,
-                author_name=post.author.display_name,
+                author_handle=fit_text(Conversation, "author_handle", post.author.handle),
+                author_name=fit_text(Conversation, "author_name", post.author.display_name),
                 opened_at=now,
                 last_inbound_at=now,
             )

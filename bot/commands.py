@@ -15,13 +15,8 @@ from typing import Any
 
 from bot.catalog import duration, say
 from bot.settings import AccountSettings
-from bot.slack.escape import (
-    HEADER_TEXT_LIMIT,
-    SECTION_TEXT_LIMIT,
-    escape_mrkdwn,
-    slack_link,
-    truncate_for_block,
-)
+from bot.slack.blocks import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, cut
+from bot.slack.escape import escape_mrkdwn, slack_link
 from bot.slack.render import Blocks, network_name
 from bot.stats import (
     OpenConversation,
@@ -329,7 +324,7 @@ class SocialCommand:
     def _open_line(self, row: OpenConversation, now: datetime) -> str:
         name = row.author_name or row.author_handle
         label = f"{name} (@{row.author_handle})" if row.author_name else f"@{row.author_handle}"
-        label = truncate_for_block(label, NAME_LIMIT, mrkdwn=False)
+        label = cut(label, NAME_LIMIT, mrkdwn=False)
         if row.thread_ts:
             link = slack_link(self.permalink(row.channel, row.thread_ts), label)
         else:
@@ -385,7 +380,7 @@ class SocialCommand:
                 queued=by_account.get(account.name, 0),
             )
             if failures and state is not None:
-                error = truncate_for_block(escape_mrkdwn(state.last_error or ""), ERROR_LIMIT)
+                error = cut(escape_mrkdwn(state.last_error or ""), ERROR_LIMIT)
                 line += "\n" + say("sources.failing", failures=failures, error=error)
             lines.append(line)
         if by_kind:
@@ -409,7 +404,7 @@ def _share(stats: Stats) -> str:
 
 def _echo(text: str) -> str:
     """The person's own input, quoted back inside `code`: inert and short."""
-    return truncate_for_block(escape_mrkdwn(text.replace("`", "'")), ECHO_LIMIT)
+    return cut(escape_mrkdwn(text.replace("`", "'")), ECHO_LIMIT)
 
 
 def _capped(lines: list[str]) -> list[str]:
@@ -430,7 +425,7 @@ def _header(text: str) -> dict[str, Any]:
         "type": "header",
         "text": {
             "type": "plain_text",
-            "text": truncate_for_block(text, HEADER_TEXT_LIMIT, mrkdwn=False),
+            "text": cut(text, HEADER_TEXT_LIMIT, mrkdwn=False),
         },
     }
 
@@ -438,12 +433,14 @@ def _header(text: str) -> dict[str, Any]:
 def _section(text: str) -> dict[str, Any]:
     return {
         "type": "section",
-        "text": {"type": "mrkdwn", "text": truncate_for_block(text, SECTION_TEXT_LIMIT)},
+        # verbatim: names and errors from the networks stay as written, no auto-links
+        # (https://api.slack.com/reference/block-kit/composition-objects#text)
+        "text": {"type": "mrkdwn", "text": cut(text, SECTION_TEXT_LIMIT), "verbatim": True},
     }
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text, "verbatim": True}]}
 
 
 def _sections(lines: list[str]) -> Blocks:

@@ -39,7 +39,10 @@ from bot.slack.render import (
     render_card,
     render_followup,
     render_notice,
+    render_plain_card,
+    render_plain_followup,
 )
+from bot.slack.send import post_or_plain, update_or_plain
 from bot.store import Conversation, Job, Message, outbox, queries, utcnow
 from bot.textlength import refusal_key
 
@@ -96,12 +99,16 @@ class JobPerformers:
         if ts is None:
             if is_card:
                 text, blocks = render_card(post, _status_view(conversation))
+                plain = render_plain_card(post, _status_view(conversation))
             else:
                 text, blocks = render_followup(post)
-            ts = self.slack.post(
+                plain = render_plain_followup(post)
+            ts = post_or_plain(
+                self.slack,
                 channel=conversation.slack_channel,
                 text=text,
                 blocks=blocks,
+                plain=plain,
                 thread_ts=None if is_card else conversation.slack_ts,
                 metadata_key=metadata_key,
             )
@@ -127,9 +134,15 @@ class JobPerformers:
             return None
         if conversation.slack_ts is None:  # the card itself is still on its way
             raise DeliveryError("the card is not in Slack yet")
-        text, blocks = render_card(_post_view(conversation, first), _status_view(conversation))
-        self.slack.update(
-            channel=conversation.slack_channel, ts=conversation.slack_ts, text=text, blocks=blocks
+        post, status = _post_view(conversation, first), _status_view(conversation)
+        text, blocks = render_card(post, status)
+        update_or_plain(
+            self.slack,
+            channel=conversation.slack_channel,
+            ts=conversation.slack_ts,
+            text=text,
+            blocks=blocks,
+            plain=render_plain_card(post, status),
         )
         return None
 
@@ -141,10 +154,12 @@ class JobPerformers:
             raise DeliveryError("the conversation's card is not in Slack yet")
         values = {"network": network_name(conversation.network), **payload.get("values", {})}
         text, blocks = render_notice(say(payload["key"], **values))
-        self.slack.post(
+        post_or_plain(
+            self.slack,
             channel=conversation.slack_channel,
             text=text,
             blocks=blocks,
+            plain=text,
             thread_ts=conversation.slack_ts,
         )
         return None

@@ -6,14 +6,7 @@ import regex
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.slack.escape import (
-    HEADER_TEXT_LIMIT,
-    SECTION_TEXT_LIMIT,
-    escape_mrkdwn,
-    escape_plain_text,
-    slack_link,
-    truncate_for_block,
-)
+from bot.slack.escape import escape_mrkdwn, escape_plain_text, slack_link
 
 INJECTIONS = ["<!channel>", "<!here>", "<@U123>", "<https://evil.example|bank>"]
 
@@ -154,51 +147,23 @@ def test_injection_strings_never_form_a_second_token(url: str, label: str) -> No
     assert "<@" not in link
 
 
-def test_short_text_is_not_truncated() -> None:
-    assert truncate_for_block("hello", 5) == "hello"
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
 
-def test_long_text_is_cut_with_an_ellipsis_within_the_limit() -> None:
-    result = truncate_for_block("abcdefghij", 5)
-    assert result == "abcd…"
+def test_bidi_overrides_and_isolates_are_dropped_from_mrkdwn() -> None:
+    # "\u202e" would show "gnp.exe" as "exe.png" and turn the rest of the line around.
+    assert escape_mrkdwn(f"Bob{BIDI_CONTROLS} invoice\u202egnp.exe") == "Bob invoicegnp.exe"
 
 
-def test_cut_never_splits_a_flag() -> None:
-    assert truncate_for_block("🇩🇪🇩🇪🇩🇪", 5) == "🇩🇪…"
+def test_bidi_controls_are_dropped_from_plain_text_and_links() -> None:
+    assert escape_plain_text("a\u202eb\u2066c") == "abc"
+    assert slack_link("https://example.com/\u202e", "x\u2067y") == "<https://example.com/|xy>"
 
 
-def test_cut_never_splits_a_family_emoji() -> None:
-    family = "👨\u200d👩\u200d👧\u200d👦"
-    assert truncate_for_block(f"ab{family}cd", 6) == "ab…"
+def test_left_to_right_and_right_to_left_marks_are_kept() -> None:
+    assert escape_mrkdwn("\u200fשלום\u200e ok") == "\u200fשלום\u200e ok"
 
 
-def test_cut_never_leaves_half_an_entity() -> None:
-    assert truncate_for_block("ab&amp;cdef", 6) == "ab…"
-
-
-def test_cut_never_leaves_an_open_link() -> None:
-    assert truncate_for_block("see <https://example.com|here> now", 12) == "see…"
-
-
-def test_plain_text_cut_keeps_a_literal_angle_bracket() -> None:
-    assert truncate_for_block("a < b and more", 7, mrkdwn=False) == "a < b…"
-
-
-def test_section_and_header_limits_are_slacks() -> None:
-    assert (SECTION_TEXT_LIMIT, HEADER_TEXT_LIMIT) == (3000, 150)
-
-
-@given(st.text(), st.integers(min_value=1, max_value=200))
-def test_truncated_text_fits_the_limit(text: str, limit: int) -> None:
-    assert len(truncate_for_block(text, limit)) <= limit
-
-
-@given(st.text(), st.integers(min_value=1, max_value=200))
-def test_truncated_text_is_a_grapheme_prefix_of_the_original(text: str, limit: int) -> None:
-    result = truncate_for_block(text, limit, mrkdwn=False)
-    if result != text:
-        kept = result.removesuffix("…")
-        assert text.startswith(kept)
-        boundaries = [0] + [match.end() for match in regex.finditer(r"\X", text)]
-        # The kept part may have lost trailing whitespace, but it ends on a cluster boundary.
-        assert any(end >= len(kept) and not text[len(kept) : end].strip() for end in boundaries)
+@given(st.text(alphabet=st.sampled_from(list(BIDI_CONTROLS) + ["a", "\u200e", "&"])))
+def test_escaped_text_never_holds_a_bidi_control(text: str) -> None:
+    assert not set(escape_mrkdwn(text)) & set(BIDI_CONTROLS)

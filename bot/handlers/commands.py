@@ -16,6 +16,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.catalog import say
 from bot.commands import CommandAnswer
+from bot.slack.blocks import fit_message
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +60,11 @@ def handle_command(
             response_type="ephemeral",
         )
         return
+    # The answer goes through the response_url, not bot/slack/api.py: fit it here, the one
+    # other way out of the bot.
+    text, blocks = fit_message(reply.text, reply.blocks)
     respond(
-        text=reply.text,
-        blocks=reply.blocks,
+        text=text,
+        blocks=blocks,
         response_type="in_channel" if reply.public else "ephemeral",
     )

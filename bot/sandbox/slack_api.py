@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.sandbox.faults import Fault
+from bot.sandbox.slack_blockkit import block_errors
 from bot.sandbox.http import LoopbackServer, Request, Response, retry_after_value
 from bot.sandbox.slack_events import Delivery, EventSender
 from bot.sandbox.slack_methods import METHODS
@@ -82,6 +83,8 @@ class FakeSlack(LoopbackServer):
         self._responses: dict[str, list[Json]] = {}
         self._rate: tuple[float, float] | None = None
         self._buckets: dict[str, tuple[float, float]] = {}
+        # refuse_blocks(): the error to answer, and how many more posts get it (None: all)
+        self._refusal: tuple[str, int | None] | None = None
         self.users[bot_user_id] = User(
             id=bot_user_id,
             name=bot_name,
@@ -192,6 +195,23 @@ class FakeSlack(LoopbackServer):
         with self._lock:
             self._rate = None if per_second is None else (float(per_second), float(burst))
             self._buckets.clear()
+
+    def refuse_blocks(self, error: str = "invalid_blocks", count: int | None = 1) -> None:
+        """Answer `error` to the next `count` chat.postMessage / chat.update /
+        chat.postEphemeral calls that carry blocks, valid or not: Slack has limits it does
+        not document (msg_blocks_too_long) and a bot must survive them."""
+        with self._lock:
+            self._refusal = (error, count) if count is None or count > 0 else None
+
+    def refusal_for_blocks(self) -> str | None:
+        """The error a call with blocks gets now (counting it), or None. Called under the
+        lock by the methods."""
+        if self._refusal is None:
+            return None
+        error, left = self._refusal
+        if left is not None:
+            self._refusal = (error, left - 1) if left > 1 else None
+        return error
 
     def event_sender(self, url: str, signing_secret: str, *, timeout: float = 10.0) -> EventSender:
         """An EventSender whose ids match this workspace and whose commands and actions
@@ -435,6 +455,8 @@ class FakeSlack(LoopbackServer):
                 result = handler(self, request)
         except SlackError as exc:
             body: Json = {"ok": False, "error": exc.code}
+            if exc.errors:
+                body["errors"] = exc.errors
             if exc.messages:
                 body["response_metadata"] = {"messages": exc.messages}
             return Response.of_json(body)
@@ -646,6 +668,11 @@ class FakeSlack(LoopbackServer):
             body: Any = request.json
             if body is None and "payload" in request.form:
                 body = json.loads(request.form["payload"][0])
+            blocks = body.get("blocks") if isinstance(body, dict) else None
+            # A response_url answers a refusal with HTTP 400 and the bare error as text,
+            # without details, like an incoming webhook.
+            if isinstance(blocks, list) and block_errors(blocks):
+                return Response.of_text("invalid_blocks", status=400)
             self._responses[key].append(body if isinstance(body, dict) else {"raw": body})
         self.notify_changed()
         return Response.of_json({"ok": True})

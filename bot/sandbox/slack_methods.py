@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.sandbox.http import Request
+from bot.sandbox.slack_blockkit import block_errors
 from bot.sandbox.slack_state import (
     Channel,
     Message,
@@ -28,8 +29,16 @@ if TYPE_CHECKING:
 Json = dict[str, Any]
 Method = Callable[["FakeSlack", Request], Json]
 
-MAX_TEXT = 40_000  # chat.postMessage: "no more than 40,000 characters"
-MAX_BLOCKS = 50
+# https://api.slack.com/changelog/2018-04-truncating-really-long-messages: a longer `text`
+# is cut to 40,000 characters and posted, with a message_truncated warning.
+MAX_TEXT = 40_000
+TRUNCATED = {
+    "messages": [
+        "[WARN] Your message was truncated but still posted."
+        " The `text` field accepts up to 40,000 characters."
+    ],
+    "warnings": ["message_truncated"],
+}
 
 
 def auth_test(fake: FakeSlack, req: Request) -> Json:
@@ -62,11 +71,11 @@ def team_info(fake: FakeSlack, req: Request) -> Json:
 def chat_post_message(fake: FakeSlack, req: Request) -> Json:
     ch = _postable(fake, req.get("channel"))
     text = str(req.get("text") or "")
-    blocks = _blocks(req.get("blocks"))
+    blocks = _blocks(fake, req.get("blocks"))
     if not text and not blocks and not req.get("attachments"):
         raise SlackError("no_text")
-    if len(text) > MAX_TEXT:
-        raise SlackError("msg_too_long")
+    truncated = len(text) > MAX_TEXT
+    text = text[:MAX_TEXT]
     metadata = _metadata(req.get("metadata"))
     fake.throttle(ch.id)
     msg = fake.store(
@@ -80,19 +89,19 @@ def chat_post_message(fake: FakeSlack, req: Request) -> Json:
         metadata=metadata,
         broadcast=truthy(req.get("reply_broadcast")),
     )
-    return {"channel": ch.id, "ts": msg.ts, "message": fake.render(msg, metadata=True)}
+    answer = {"channel": ch.id, "ts": msg.ts, "message": fake.render(msg, metadata=True)}
+    return {**answer, "response_metadata": TRUNCATED} if truncated else answer
 
 
 def chat_update(fake: FakeSlack, req: Request) -> Json:
     ch = fake.find_channel(req.get("channel"))
     msg = _own_message(fake, ch, req.get("ts"), "cant_update_message")
-    text, blocks = req.get("text"), _blocks(req.get("blocks"))
+    text, blocks = req.get("text"), _blocks(fake, req.get("blocks"))
     if text is None and blocks is None and not req.get("attachments"):
         raise SlackError("no_text")
+    truncated = text is not None and len(str(text)) > MAX_TEXT
     if text is not None:
-        if len(str(text)) > MAX_TEXT:
-            raise SlackError("msg_too_long")
-        msg.text = str(text)
+        msg.text = str(text)[:MAX_TEXT]
     if blocks is not None:
         msg.blocks = blocks
     metadata = _metadata(req.get("metadata"))
@@ -100,7 +109,8 @@ def chat_update(fake: FakeSlack, req: Request) -> Json:
         msg.metadata = metadata
     msg.edited = {"user": fake.bot_user_id, "ts": fake.next_ts()}
     rendered = fake.render(msg, metadata=False)
-    return {"channel": ch.id, "ts": msg.ts, "text": msg.text, "message": rendered}
+    answer = {"channel": ch.id, "ts": msg.ts, "text": msg.text, "message": rendered}
+    return {**answer, "response_metadata": TRUNCATED} if truncated else answer
 
 
 def chat_delete(fake: FakeSlack, req: Request) -> Json:
@@ -117,9 +127,10 @@ def chat_post_ephemeral(fake: FakeSlack, req: Request) -> Json:
         raise SlackError("user_not_found")
     if user not in ch.members:
         raise SlackError("user_not_in_channel")
-    text, blocks = str(req.get("text") or ""), _blocks(req.get("blocks"))
+    text, blocks = str(req.get("text") or ""), _blocks(fake, req.get("blocks"))
     if not text and not blocks and not req.get("attachments"):
         raise SlackError("no_text")
+    text = text[:MAX_TEXT]
     ts = fake.next_ts()
     thread_ts = req.get("thread_ts")
     fake.record_ephemeral(
@@ -287,6 +298,11 @@ def views_publish(fake: FakeSlack, req: Request) -> Json:
             raise SlackError("invalid_arguments", "[ERROR] view: invalid JSON") from None
     if not isinstance(view, dict) or view.get("type") != "home":
         raise SlackError("invalid_arguments", "[ERROR] view.type must be home")
+    blocks = view.get("blocks", [])
+    errors = block_errors(blocks) if isinstance(blocks, list) else ["must be an array"]
+    if errors:  # views.* name the field under /view, in response_metadata only
+        pointed = [e.replace("[json-pointer:/blocks", "[json-pointer:/view/blocks") for e in errors]
+        raise SlackError("invalid_arguments", *[f"[ERROR] {e}" for e in pointed])
     stored: Json = {
         "id": f"V0SB{len(fake.users):03d}{user}",
         "team_id": fake.team_id,
@@ -376,7 +392,9 @@ def _reaction_name(req: Request) -> str:
     return name
 
 
-def _blocks(value: Any) -> list[Any] | None:
+def _blocks(fake: FakeSlack, value: Any) -> list[Any] | None:
+    """`blocks`: a JSON array (or its string) that Block Kit's rules accept
+    (slack_blockkit.py); a refuse_blocks() fault refuses any non-empty one."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
@@ -386,10 +404,13 @@ def _blocks(value: Any) -> list[Any] | None:
             raise SlackError("invalid_blocks_format") from None
     if not isinstance(value, list):
         raise SlackError("invalid_blocks_format")
-    if len(value) > MAX_BLOCKS or any(
-        not isinstance(b, dict) or not isinstance(b.get("type"), str) for b in value
-    ):
-        raise SlackError("invalid_blocks")
+    errors = block_errors(value)
+    if errors:
+        raise SlackError("invalid_blocks", errors=errors)
+    if value:
+        refusal = fake.refusal_for_blocks()
+        if refusal is not None:
+            raise SlackError(refusal)
     return value
 
 

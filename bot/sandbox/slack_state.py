@@ -18,12 +18,14 @@ _BARE_URL = re.compile(r"https?://[^\s<>|]+[^\s<>|.,;:!?)\]'\"]")
 
 
 class SlackError(Exception):
-    """An `{"ok": false, "error": code}` answer."""
+    """An `{"ok": false, "error": code}` answer; `errors` (invalid_blocks) go into its
+    `errors` and, as "[ERROR] ..." lines, its response_metadata.messages."""
 
-    def __init__(self, code: str, *messages: str) -> None:
+    def __init__(self, code: str, *messages: str, errors: list[str] | None = None) -> None:
         super().__init__(code)
         self.code = code
-        self.messages = list(messages)
+        self.errors = list(errors or [])
+        self.messages = list(messages) or [f"[ERROR] {error}" for error in self.errors]
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 
 from bot.domain import DeliveryError, RateLimited, UnknownOutcome, capped_wait
 from bot.ports import SlackUser, Workspace
+from bot.slack.blocks import fit_message
 
 METADATA_EVENT_TYPE = "socialbridge_message"
 # Who may reply publicly is checked on every reply; a minute-old member list is fresh enough
@@ -88,6 +89,7 @@ class SlackApi:
         metadata_key: str | None = None,
     ) -> str:
         """Post a message and return its ts; `metadata_key` lets a retry find it again."""
+        text, blocks = fit_message(text, blocks)
         kwargs: dict[str, Any] = {
             "channel": channel,
             "text": text,
@@ -169,9 +171,8 @@ class SlackApi:
     def update(
         self, *, channel: str, ts: str, text: str, blocks: Sequence[Mapping[str, Any]]
     ) -> None:
-        self._call(
-            "chat.update", {"channel": channel, "ts": ts, "text": text, "blocks": list(blocks)}
-        )
+        text, fitted = fit_message(text, blocks)
+        self._call("chat.update", {"channel": channel, "ts": ts, "text": text, "blocks": fitted})
 
     def react(self, *, channel: str, ts: str, name: str) -> None:
         try:
@@ -189,6 +190,7 @@ class SlackApi:
         blocks: Sequence[Mapping[str, Any]] | None = None,
         thread_ts: str | None = None,
     ) -> None:
+        text, blocks = fit_message(text, blocks)
         kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
         if blocks is not None:
             kwargs["blocks"] = list(blocks)

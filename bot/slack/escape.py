@@ -10,35 +10,20 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-import regex
-
-__all__ = [
-    "HEADER_TEXT_LIMIT",
-    "SECTION_TEXT_LIMIT",
-    "escape_mrkdwn",
-    "escape_plain_text",
-    "slack_link",
-    "truncate_for_block",
-]
-
-SECTION_TEXT_LIMIT = 3000
-"""Most characters a section block's text may hold."""
-
-HEADER_TEXT_LIMIT = 150
-"""Most characters a header block's plain_text may hold."""
-
-ELLIPSIS = "…"
+__all__ = ["escape_mrkdwn", "escape_plain_text", "slack_link"]
 
 _NEWLINES = re.compile(r"\r\n?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_GRAPHEME = regex.compile(r"\X")
-# What a cut may leave dangling at the end of escaped mrkdwn: half an entity or an open token.
-_PARTIAL_ENTITY = re.compile(r"&(?:a|am|amp|l|lt|g|gt)?$")
+# C0 controls and DEL, and the bidi embeddings, overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069): one of those in a name turns the rest of the card's line around
+# ("Trojan Source", https://trojansource.codes/). The marks LRM and RLM (U+200E/F) stay:
+# they only nudge neutral characters and right-to-left names need them.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _LINK_BREAKERS = {"<": "%3C", ">": "%3E", "|": "%7C"}
 
 
 def _strip_controls(text: str) -> str:
-    """Drop C0 controls (and DEL) but keep line structure: CR and CRLF become LF first."""
+    """Drop C0 controls, DEL and bidi controls but keep line structure: CR and CRLF become
+    LF first."""
     return _CONTROL.sub("", _NEWLINES.sub("\n", text))
 
 
@@ -86,44 +71,3 @@ def slack_link(url: str, label: str) -> str:
     if not text:
         return f"<{safe}>"
     return f"<{safe}|{text}>"
-
-
-def _utf16_units(text: str) -> int:
-    """Length as JavaScript counts it; never less than Python's, so limits hold either way."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _repair_mrkdwn_cut(text: str) -> str:
-    """Drop a half entity (`&am`) or an unclosed `<...` token that a cut left at the end."""
-    text = _PARTIAL_ENTITY.sub("", text)
-    opened = text.rfind("<")
-    if opened > text.rfind(">"):
-        text = text[:opened]
-    return text
-
-
-def truncate_for_block(text: str, limit: int, *, mrkdwn: bool = True) -> str:
-    """Fit `text` into a field of `limit` characters, ending in "…" when something was cut.
-
-    Cuts fall between grapheme clusters, so a flag or a family emoji is never split into
-    mojibake. Length is measured in UTF-16 units, which is at least the code-point count,
-    so the result fits whichever of the two Slack counts. With `mrkdwn` (the default, for
-    escaped text) a cut never leaves half an `&amp;` or an open `<url|label>` behind.
-    """
-    if _utf16_units(text) <= limit:
-        return text
-    budget = limit - _utf16_units(ELLIPSIS)
-    if budget < 0:
-        return ""
-    kept: list[str] = []
-    used = 0
-    for cluster in _GRAPHEME.findall(text):
-        size = _utf16_units(cluster)
-        if used + size > budget:
-            break
-        kept.append(cluster)
-        used += size
-    head = "".join(kept)
-    if mrkdwn:
-        head = _repair_mrkdwn_cut(head)
-    return head.rstrip() + ELLIPSIS

@@ -11,11 +11,14 @@ from datetime import datetime
 from typing import Any
 
 from bot.catalog import duration, say
-from bot.slack.escape import escape_mrkdwn, escape_plain_text, slack_link, truncate_for_block
+from bot.slack.blocks import SECTION_TEXT_LIMIT, cut
+from bot.slack.escape import escape_mrkdwn, escape_plain_text, slack_link
 
 NETWORK_NAMES = {"mastodon": "Mastodon", "bluesky": "Bluesky", "x": "X"}
-SECTION_LIMIT = 3000  # https://api.slack.com/reference/block-kit/blocks#section
 NOTIFICATION_LIMIT = 150
+# A display name or handle longer than this reads as noise; the cut keeps the card's "from"
+# line (name, handle, network) whole instead of letting Slack's 3,000 eat its end.
+NAME_LIMIT = 200
 
 Blocks = list[dict[str, Any]]
 
@@ -86,16 +89,14 @@ def render_card(post: PostView, status: StatusView) -> tuple[str, Blocks]:
     """The parent message of a conversation: who, what, when, where, and how it stands."""
     if post.erased:
         return _erased_card(post, status)
-    name = escape_mrkdwn(post.author_name or post.author_handle)
-    handle = "@" + post.author_handle
-    author = slack_link(post.author_url, handle) if post.author_url else escape_mrkdwn(handle)
+    name, author = _author(post)
     blocks: Blocks = [
         _context(
             say("card.from", name=f"*{name}*", handle=author, network=network_name(post.network))
         ),
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": _body(post.text)},
+            "text": _mrkdwn(_body(post.text)),
         },
         _context(
             _when(post.created_at)
@@ -111,9 +112,44 @@ def render_card(post: PostView, status: StatusView) -> tuple[str, Blocks]:
         "card.notification",
         network=network_name(post.network),
         name=name,
-        text=truncate_for_block(escape_mrkdwn(post.text), NOTIFICATION_LIMIT),
+        text=cut(escape_mrkdwn(post.text), NOTIFICATION_LIMIT),
     )
     return text, blocks
+
+
+def render_plain_card(post: PostView, status: StatusView) -> str:
+    """The card as text alone, for when Slack refuses its blocks (bot/slack/send.py): who,
+    what, the link to the post, and how it stands. Escaped like the blocks; the caller's
+    fit cuts it to the message limit without splitting an entity."""
+    if post.erased:
+        return say("erased.notification", network=network_name(post.network))
+    name, author = _author(post)
+    network = network_name(post.network)
+    lines = [
+        say("card.from", name=f"*{name}*", handle=author, network=network),
+        cut(escape_mrkdwn(post.text), SECTION_TEXT_LIMIT),
+        slack_link(post.url, say("card.open_on", network=network)),
+        status_line(status),
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def render_plain_followup(post: PostView) -> str:
+    """A follow-up as text alone (see render_plain_card)."""
+    if post.erased:
+        return say("erased.notification", network=network_name(post.network))
+    name, author = _author(post)
+    link = slack_link(post.url, say("card.open_on", network=network_name(post.network)))
+    body = cut(escape_mrkdwn(post.text), SECTION_TEXT_LIMIT)
+    return f"*{name}* {author}\n{body}\n{link}"
+
+
+def _author(post: PostView) -> tuple[str, str]:
+    """The escaped display name, and the handle as a link to the profile where there is one."""
+    name = escape_mrkdwn(cut(post.author_name or post.author_handle, NAME_LIMIT, mrkdwn=False))
+    handle = "@" + cut(post.author_handle, NAME_LIMIT, mrkdwn=False)
+    author = slack_link(post.author_url, handle) if post.author_url else escape_mrkdwn(handle)
+    return name, author
 
 
 def _buttons(status: StatusView, post: PostView) -> dict[str, Any]:
@@ -143,7 +179,7 @@ def _buttons(status: StatusView, post: PostView) -> dict[str, Any]:
                     "type": "plain_text",
                     "text": say("card.open_on", network=network_name(post.network)),
                 },
-                "url": post.url[:3000],
+                "url": post.url,  # one too long for a button drops it (bot/slack/blocks.py)
             }
         )
     return {"type": "actions", "block_id": "actions", "elements": elements}
@@ -153,17 +189,15 @@ def render_followup(post: PostView) -> tuple[str, Blocks]:
     """A later post of the customer, as a reply in the conversation's thread."""
     if post.erased:
         return _erased_followup(post)
-    name = escape_mrkdwn(post.author_name or post.author_handle)
-    handle = "@" + post.author_handle
-    author = slack_link(post.author_url, handle) if post.author_url else escape_mrkdwn(handle)
+    name, author = _author(post)
     blocks: Blocks = [
         _context(
             f"*{name}* {author}  ·  {_when(post.created_at)}  ·  "
             + slack_link(post.url, say("card.open_on", network=network_name(post.network)))
         ),
-        {"type": "section", "text": {"type": "mrkdwn", "text": _body(post.text)}},
+        {"type": "section", "text": _mrkdwn(_body(post.text))},
     ]
-    text = f"{name}: {truncate_for_block(escape_mrkdwn(post.text), NOTIFICATION_LIMIT)}"
+    text = f"{name}: {cut(escape_mrkdwn(post.text), NOTIFICATION_LIMIT)}"
     return text, blocks
 
 
@@ -172,7 +206,7 @@ def _erased_card(post: PostView, status: StatusView) -> tuple[str, Blocks]:
     author = say("erased.author", network=network_name(post.network))
     blocks: Blocks = [
         _context(author),
-        {"type": "section", "text": {"type": "mrkdwn", "text": say("erased.text")}},
+        {"type": "section", "text": _mrkdwn(say("erased.text"))},
         _context(_when(post.created_at)),
         _context(status_line(status), block_id="status"),
         _buttons(status, post),
@@ -184,18 +218,27 @@ def _erased_followup(post: PostView) -> tuple[str, Blocks]:
     author = say("erased.author", network=network_name(post.network))
     blocks: Blocks = [
         _context(f"{author}  ·  {_when(post.created_at)}"),
-        {"type": "section", "text": {"type": "mrkdwn", "text": say("erased.text")}},
+        {"type": "section", "text": _mrkdwn(say("erased.text"))},
     ]
     return say("erased.notification", network=network_name(post.network)), blocks
 
 
 def render_notice(text: str) -> tuple[str, Blocks]:
-    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    """A sentence of the bot in a thread; its values (a reason, a name) may be remote text."""
+    return text, [{"type": "section", "text": _mrkdwn(text)}]
 
 
 def _body(text: str) -> str:
     # An empty section text is an invalid_blocks error; a post with only an image has none.
-    return truncate_for_block(escape_mrkdwn(text), SECTION_LIMIT) or " "
+    return cut(escape_mrkdwn(text), SECTION_TEXT_LIMIT) or " "
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    """A mrkdwn text object that Slack takes as written: `verbatim` stops it from turning a
+    stranger's bare URL, #channel or @name into a link or a mention
+    (https://api.slack.com/reference/block-kit/composition-objects#text). The bot's own
+    `<url|label>`, `<@U…>` and `<!date…>` tokens still work."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
 def _when(moment: datetime) -> str:
@@ -209,7 +252,7 @@ def _date_token(moment: datetime, template: str, fallback: str) -> str:
 
 
 def _context(text: str, *, block_id: str | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+    block: dict[str, Any] = {"type": "context", "elements": [_mrkdwn(text)]}
     if block_id:
         block["block_id"] = block_id
     return block

@@ -4,13 +4,47 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import regex
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
+
+_GRAPHEME = regex.compile(r"\X")
 
 
 def utcnow() -> datetime:
     """Aware UTC: SQLModel's datetime columns refuse naive values and return UTC."""
     return datetime.now(UTC)
+
+
+def column_length(model: type[SQLModel], name: str) -> int:
+    """The declared length of a VARCHAR column (its Field's max_length)."""
+    length = getattr(model.__table__.c[name].type, "length", None)  # type: ignore[attr-defined]
+    if not isinstance(length, int):
+        raise TypeError(f"{model.__name__}.{name} is not a VARCHAR column")
+    return length
+
+
+def fit_text(model: type[SQLModel], name: str, value: str) -> str:
+    """`value` cut to the column's length between grapheme clusters.
+
+    Remote profiles are hostile input: a 10 kB display name is a valid Mastodon answer, and
+    PostgreSQL refuses a value longer than its VARCHAR (SQLite stores it), which would fail
+    the whole fetch's transaction and stall the account on that post for ever.
+    """
+    limit = column_length(model, name)
+    if len(value) <= limit:
+        return value
+    end = 0
+    for cluster in _GRAPHEME.finditer(value):
+        if cluster.end() > limit:
+            break
+        end = cluster.end()
+    return value[:end]
+
+
+def fit_url(model: type[SQLModel], name: str, value: str) -> str:
+    """`value` when it fits the column, else "": a cut URL leads to another page."""
+    return value if len(value) <= column_length(model, name) else ""
 
 
 class AccountState(SQLModel, table=True):
