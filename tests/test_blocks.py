@@ -107,6 +107,7 @@ def _text(text: str, kind: str = "mrkdwn") -> dict[str, object]:
 def _oversized() -> list[dict[str, object]]:
     """One of each block the bot sends, every field over its limit."""
     long_url = "https://example.com/" + "a" * 3000
+    divider: dict[str, object] = {"type": "divider"}
     return [
         {"type": "header", "text": _text("H" * 500, "plain_text")},
         {"type": "section", "text": _text(escape_mrkdwn("<&>" * 2000))},
@@ -126,7 +127,7 @@ def _oversized() -> list[dict[str, object]]:
             ],
         },
         {"type": "image", "image_url": long_url, "alt_text": "x"},
-        *({"type": "divider"} for _ in range(60)),
+        *[divider for _ in range(60)],
     ]
 
 

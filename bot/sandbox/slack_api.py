@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.sandbox.faults import Fault
-from bot.sandbox.slack_blockkit import block_errors
 from bot.sandbox.http import LoopbackServer, Request, Response, retry_after_value
+from bot.sandbox.slack_blockkit import block_errors
 from bot.sandbox.slack_events import Delivery, EventSender
 from bot.sandbox.slack_methods import METHODS
 from bot.sandbox.slack_state import (

@@ -102,9 +102,7 @@ def _image(image: dict[str, Any], at: str, errors: list[str]) -> None:
     _length(alt, 2000, f"{at}/alt_text", errors)
 
 
-def _text(
-    obj: Any, at: str, errors: list[str], *, most: int, plain_only: bool = False
-) -> None:
+def _text(obj: Any, at: str, errors: list[str], *, most: int, plain_only: bool = False) -> None:
     """A text object: its type, its text's length (1 to `most`), a boolean verbatim/emoji."""
     own: list[str] = []
     allowed = ("plain_text",) if plain_only else _TEXT_TYPES
@@ -130,9 +128,7 @@ def _text(
         errors.extend(own)
 
 
-def _list(
-    holder: dict[str, Any], key: str, at: str, errors: list[str], *, most: int
-) -> list[Any]:
+def _list(holder: dict[str, Any], key: str, at: str, errors: list[str], *, most: int) -> list[Any]:
     value = holder.get(key)
     if not isinstance(value, list) or not value:
         errors.append(f"must provide at least 1 item [json-pointer:{at}/{key}]")

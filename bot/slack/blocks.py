@@ -171,7 +171,8 @@ def _fit_element(element: Block) -> Block | None:
     """An element of a context or actions block (or a section's accessory)."""
     kind = element.get("type")
     if kind in ("mrkdwn", "plain_text"):
-        return _fitted_text(element, SECTION_TEXT_LIMIT)
+        text: Block = _fitted_text(element, SECTION_TEXT_LIMIT)
+        return text
     _fit_id(element, "action_id")
     if kind == "button":
         _fit_text(element, "text", BUTTON_TEXT_LIMIT)

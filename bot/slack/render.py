@@ -105,7 +105,7 @@ def render_card(post: PostView, status: StatusView) -> tuple[str, Blocks]:
         ),
     ]
     if post.private:
-        blocks.insert(0, _context(say("card.private", handle=escape_mrkdwn(handle))))
+        blocks.insert(0, _context(say("card.private", handle=escape_mrkdwn(_plain_handle(post)))))
     blocks.append(_context(status_line(status), block_id="status"))
     blocks.append(_buttons(status, post))
     text = say(
@@ -147,9 +147,14 @@ def render_plain_followup(post: PostView) -> str:
 def _author(post: PostView) -> tuple[str, str]:
     """The escaped display name, and the handle as a link to the profile where there is one."""
     name = escape_mrkdwn(cut(post.author_name or post.author_handle, NAME_LIMIT, mrkdwn=False))
-    handle = "@" + cut(post.author_handle, NAME_LIMIT, mrkdwn=False)
+    handle = _plain_handle(post)
     author = slack_link(post.author_url, handle) if post.author_url else escape_mrkdwn(handle)
     return name, author
+
+
+def _plain_handle(post: PostView) -> str:
+    """The author's handle as text, cut to fit a name's column; not yet escaped."""
+    return "@" + cut(post.author_handle, NAME_LIMIT, mrkdwn=False)
 
 
 def _buttons(status: StatusView, post: PostView) -> dict[str, Any]:
