@@ -6,7 +6,6 @@ stored in one transaction with the jobs it causes; the delivery worker does the 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -17,14 +16,12 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot import targets, triage
-from bot.domain import FetchResult, Post
+from bot.core.ingest import PRIORITY_FOLLOW_UP, queue_card_update, store_posts
+from bot.domain import FetchResult
 from bot.jobkinds import (
     HELD_EVENT,
     NOTICE,
-    POST_INBOUND,
     SEND_REPLY,
-    UPDATE_CARD,
-    card_key,
     held_key,
     net_key,
     slack_key,
@@ -36,16 +33,9 @@ from bot.slack.prefixes import is_internal, strip_public_prefix
 from bot.sources import Source
 from bot.speakers import SpeakerPolicy
 from bot.store import AccountState, Conversation, Message, Store, outbox, queries, utcnow
-from bot.store.models import fit_text, fit_url
 from bot.textlength import refusal_key
 
 logger = logging.getLogger(__name__)
-
-PRIORITY_FOLLOW_UP = 0
-PRIORITY_NEW_CARD = 1
-
-# Card updates wait this long, so a burst of changes becomes one chat.update.
-CARD_UPDATE_WINDOW = timedelta(seconds=0.5)
 
 
 class ReplyOutcome(StrEnum):
@@ -102,12 +92,14 @@ class Bridge:
     def ingest(self, account: str, result: FetchResult) -> int:
         """Store fetched posts and advance the cursor in one transaction; returns how many
         were new. A post already stored (unique on account + remote id) is skipped."""
-        network = self.sources[account].network
-        new = 0
         with self.store.session() as session:
-            for post in result.posts:
-                if self._ingest_post(session, account, network, post):
-                    new += 1
+            new = store_posts(
+                session,
+                account=account,
+                network=self.sources[account].network,
+                channel=self.channels[account],
+                posts=result.posts,
+            )
             state = session.get(AccountState, account) or AccountState(account=account)
             if result.cursor is not None:
                 state.cursor = result.cursor
@@ -120,96 +112,8 @@ class Bridge:
             self.wake()
         return new
 
-    def _ingest_post(self, session: Session, account: str, network: str, post: Post) -> bool:
-        try:
-            with session.begin_nested():
-                conversation, is_new = self._conversation_for(session, account, network, post)
-                message = Message(
-                    conversation_id=conversation.id or 0,
-                    account=account,
-                    direction="in",
-                    remote_id=post.remote_id,
-                    remote_url=fit_url(Message, "remote_url", post.url),
-                    in_reply_to=post.in_reply_to,
-                    slack_channel=conversation.slack_channel,
-                    author_remote_id=post.author.remote_id,
-                    author_handle=fit_text(Message, "author_handle", post.author.handle),
-                    author_name=fit_text(Message, "author_name", post.author.display_name),
-                    author_url=fit_url(Message, "author_url", post.author.url),
-                    text=post.text,
-                    visibility=post.visibility.value,
-                    created_at=post.created_at,
-                    extra_json=json.dumps(dict(post.extra)),
-                )
-                session.add(message)
-                session.flush()
-        except sa.exc.IntegrityError:
-            return False  # already stored: the unique key is the duplicate check
-        outbox.enqueue(
-            session,
-            kind=POST_INBOUND,
-            ordering_key=slack_key(conversation.id),
-            conversation_id=conversation.id,
-            message_id=message.id,
-            channel=conversation.slack_channel,
-            # When a channel is busy, threads already going come before new cards, for a
-            # short run only (outbox.POSTS_PER_TURN).
-            priority=PRIORITY_NEW_CARD if is_new else PRIORITY_FOLLOW_UP,
-        )
-        return True
-
-    def _conversation_for(
-        self, session: Session, account: str, network: str, post: Post
-    ) -> tuple[Conversation, bool]:
-        """The conversation a post joins (it answers one of its posts, or shares its
-        network thread), or a new one; and whether it is new."""
-        conversation: Conversation | None = None
-        if post.in_reply_to:
-            conversation = queries.conversation_of_post(session, account, post.in_reply_to)
-        root = post.thread_root or post.remote_id
-        if conversation is None and post.thread_root:
-            conversation = queries.conversation_by_root(session, account, root)
-        if conversation is not None and not targets.may_join(session, conversation, post):
-            # A stranger's private post: its own private conversation, one per stranger
-            # and thread, never the public one's.
-            root = targets.side_root(conversation.remote_root, post.author.remote_id)
-            conversation = queries.conversation_by_root(session, account, root)
-        now = utcnow()
-        is_new = conversation is None
-        if conversation is None:
-            conversation = Conversation(
-                account=account,
-                network=network,
-                remote_root=root,
-                slack_channel=self.channels[account],
-                private=post.visibility.is_private,
-                author_handle=fit_text(Conversation, "author_handle", post.author.handle),
-                author_name=fit_text(Conversation, "author_name", post.author.display_name),
-                opened_at=now,
-                last_inbound_at=now,
-            )
-        else:
-            conversation.last_inbound_at = now
-            conversation.private = conversation.private or post.visibility.is_private
-            triage.reopen(conversation, by_message=True)
-            if conversation.slack_ts is not None:
-                self.request_card_update(session, conversation)
-        session.add(conversation)
-        session.flush()
-        return conversation, is_new
-
     def request_card_update(self, session: Session, conversation: Conversation) -> None:
-        """Queue a chat.update of the card unless one is already waiting: a burst of
-        changes inside the coalescing window becomes one update showing the last state."""
-        key = card_key(conversation.id)
-        if not outbox.has_pending(session, kind=UPDATE_CARD, ordering_key=key):
-            outbox.enqueue(
-                session,
-                kind=UPDATE_CARD,
-                ordering_key=key,
-                conversation_id=conversation.id,
-                not_before=utcnow() + CARD_UPDATE_WINDOW,
-            )
+        queue_card_update(session, conversation)
 
     # ---- claim and close --------------------------------------------------------------
 

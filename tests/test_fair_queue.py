@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.bridge import PRIORITY_FOLLOW_UP, PRIORITY_NEW_CARD
+from bot.core.ingest import PRIORITY_FOLLOW_UP, PRIORITY_NEW_CARD
 from bot.jobkinds import POST_INBOUND, slack_key
 from bot.pacing import ChannelPacer
 from bot.store import Store, outbox

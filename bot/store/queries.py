@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlmodel import Session, col, select
 
 from bot.store.models import Conversation, Message
@@ -23,6 +25,44 @@ def conversation_of_post(session: Session, account: str, remote_id: str) -> Conv
         .join(Message, col(Message.conversation_id) == Conversation.id)
         .where(col(Message.account) == account, col(Message.remote_id) == remote_id)
     ).first()
+
+
+# IN lists are sent in slices of this many values: SQLite's default cap on host parameters
+# is 32,766 (https://sqlite.org/limits.html#max_variable_number), PostgreSQL's 65,535.
+IN_SLICE = 500
+
+
+def stored_remote_ids(session: Session, account: str, remote_ids: Sequence[str]) -> set[str]:
+    """Which of these posts of `account` are stored already (the duplicate check of a
+    fetched page, in one query per slice instead of a failed insert per post)."""
+    found: set[str] = set()
+    for start in range(0, len(remote_ids), IN_SLICE):
+        found.update(
+            remote_id
+            for remote_id in session.exec(
+                select(Message.remote_id).where(
+                    col(Message.account) == account,
+                    col(Message.remote_id).in_(remote_ids[start : start + IN_SLICE]),
+                )
+            )
+            if remote_id is not None
+        )
+    return found
+
+
+def roots_in_use(session: Session, account: str, roots: Sequence[str]) -> set[str]:
+    """Which of these network thread keys already have a conversation on `account`."""
+    found: set[str] = set()
+    for start in range(0, len(roots), IN_SLICE):
+        found.update(
+            session.exec(
+                select(Conversation.remote_root).where(
+                    col(Conversation.account) == account,
+                    col(Conversation.remote_root).in_(roots[start : start + IN_SLICE]),
+                )
+            )
+        )
+    return found
 
 
 def conversation_by_root(session: Session, account: str, root: str) -> Conversation | None:
