@@ -35,6 +35,11 @@ Observer = Callable[[Job, str, str | None], None]
 # permanent error.
 PERSISTENT_KINDS = frozenset({POST_INBOUND, HELD_EVENT, REWRITE_ERASED})
 
+# Leased jobs per worker, running and queued: 2 keeps every worker busy between leases.
+# The queued ones hold their lease while they wait: at most one worker's run of jobs, far
+# inside lease_seconds even when each one takes its whole HTTP timeout.
+QUEUED_PER_WORKER = 2
+
 
 def backoff_seconds(attempts: int, *, base: float, cap: float) -> float:
     """Exponential backoff with "equal jitter": half fixed, half random, so retries of many
@@ -75,7 +80,10 @@ class DeliveryWorker:
         self._condition = threading.Condition()
         self._generation = 0
         self._stopping = threading.Event()
-        self._slots = threading.Semaphore(settings.workers)
+        # Jobs leased and not finished (running, or queued in the pool).
+        self._in_flight = 0
+        # Jobs done whose outcome the dispatcher has not written yet.
+        self._finished: list[tuple[Job, Record | None]] = []
         self._pool: ThreadPoolExecutor | None = None
         self._dispatcher: threading.Thread | None = None
 
@@ -98,49 +106,95 @@ class DeliveryWorker:
             self._dispatcher.join(timeout)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        with self._condition:
+            finished, self._finished = self._finished, []
+        if finished:
+            with self.store.session() as session:
+                for job, record in finished:
+                    _record(session, job, record)
         released = outbox.release(self.store, owner=self.owner)
         if released:
             logger.info("returned %d leased jobs to the queue", released)
 
     def _dispatch(self) -> None:
+        """Lease in batches, and record finished jobs in the same transaction.
+
+        A lease computes the fair order over a window of jobs (bot/store/outbox.py), which
+        costs about the same for one job as for ten, and leasing one job per finished job
+        made it a third of the bot's CPU under a backlog; a transaction per finished job
+        was most of the rest (BENCHMARKS.md, profile of 2026-12-04). So up to
+        QUEUED_PER_WORKER x workers jobs are leased ahead; the next lease waits until a
+        worker's worth has finished, and the outcomes that came in meanwhile are written in
+        the lease's transaction. An idle worker leases at once, so a reply on a quiet bot
+        does not wait."""
         assert self._pool is not None
+        workers = self.settings.workers
+        capacity = workers * QUEUED_PER_WORKER
         while not self._stopping.is_set():
-            self._slots.acquire()
-            free = 1
-            while free < self.settings.workers and self._slots.acquire(blocking=False):
-                free += 1
             with self._condition:
+                while (
+                    self._in_flight > capacity - workers
+                    and not self._finished
+                    and not self._stopping.is_set()
+                ):
+                    self._condition.wait()
+                finished, self._finished = self._finished, []
+                free = capacity - self._in_flight if self._in_flight <= capacity - workers else 0
                 generation = self._generation
             jobs: list[Job] = []
             timeout = self.idle_seconds
             try:
-                jobs, paced_for = self._lease_paced(free)
-                if not jobs:
+                jobs, paced_for = self._record_and_lease(finished, free)
+                if not jobs and free:
                     timeout = self._sleep_seconds(outbox.next_due(self.store), paced_for)
             except Exception:
                 logger.exception("outbox: database error while leasing; retrying")
+                with self._condition:  # their outcomes are written at the next try
+                    self._finished[:0] = finished
+                timeout = min(timeout, 1.0)
+                finished = []
+            with self._condition:
+                self._in_flight += len(jobs)
             for job in jobs:
                 self._pool.submit(self._run_in_slot, job)
-            for _ in range(free - len(jobs)):
-                self._slots.release()
-            if jobs:
+            if jobs or finished:
                 continue
             with self._condition:
-                if self._generation == generation and not self._stopping.is_set():
+                if (
+                    self._generation == generation
+                    and not self._finished
+                    and not self._stopping.is_set()
+                ):
                     self._condition.wait(timeout)
 
-    def _lease_paced(self, limit: int) -> tuple[list[Job], float | None]:
-        """Lease up to `limit` jobs, none for a channel without room (extra jobs for a
-        channel that filled up within this batch go straight back); also how long until a
-        paused channel has room again."""
+    def _record_and_lease(
+        self, finished: list[tuple[Job, Record | None]], limit: int
+    ) -> tuple[list[Job], float | None]:
+        """Write the outcomes of finished jobs and lease up to `limit` more, none for a
+        channel without room (extra jobs for a channel that filled up within this batch go
+        straight back); also how long until a paused channel has room again."""
         paused, paced_for = self.pacer.paused()
-        jobs = outbox.lease_many(
-            self.store,
-            owner=self.owner,
-            lease_seconds=self.settings.lease_seconds,
-            limit=limit,
-            paused_channels=paused,
-        )
+        owner, seconds = self.owner, self.settings.lease_seconds
+        if not finished:
+            jobs = (
+                outbox.lease_many(
+                    self.store,
+                    owner=owner,
+                    lease_seconds=seconds,
+                    limit=limit,
+                    paused_channels=paused,
+                )
+                if limit
+                else []
+            )
+        else:
+            with self.store.session() as session:
+                recorded = [job for job, record in finished if _record(session, job, record)]
+                jobs = outbox.lease_in(
+                    session, owner=owner, lease_seconds=seconds, limit=limit, paused_channels=paused
+                )
+            for job in recorded:
+                self._observe(job, "done", None)
         runnable = [job for job in jobs if job.channel is None or self.pacer.try_take(job.channel)]
         outbox.unlease(self.store, [job for job in jobs if job not in runnable])
         if len(runnable) < len(jobs):
@@ -151,7 +205,8 @@ class DeliveryWorker:
         try:
             self._run(job)
         finally:
-            self._slots.release()
+            with self._condition:
+                self._in_flight -= 1
             self.wake()
 
     def _sleep_seconds(self, due: datetime | None, paced_for: float | None) -> float:
@@ -179,11 +234,8 @@ class DeliveryWorker:
             logger.exception("job %s (%s) crashed", job.id, job.kind)
             self._failed(job, DeliveryError(f"internal error ({type(exc).__name__})"))
             return
-        with self.store.session() as session:
-            if record is not None:
-                record(session)
-            outbox.mark_done(session, job)
-        self._observe(job, "done", None)
+        with self._condition:  # written by the dispatcher, with the next lease
+            self._finished.append((job, record))
 
     def _failed(self, job: Job, exc: DeliveryError) -> None:
         persistent = job.kind in PERSISTENT_KINDS
@@ -218,3 +270,18 @@ class DeliveryWorker:
     def _observe(self, job: Job, outcome: str, error: str | None) -> None:
         if self.observe is not None:
             self.observe(job, outcome, error)
+
+
+def _record(session: Session, job: Job, record: Record | None) -> bool:
+    """Write a finished job's outcome and mark it done, apart from the others written with
+    it: a record that fails (a bug) leaves its job leased, so it runs again, reconciling
+    first, when the lease ends; False then."""
+    try:
+        with session.begin_nested():
+            if record is not None:
+                record(session)
+            outbox.mark_done(session, job)
+    except Exception:
+        logger.exception("job %s (%s): its outcome could not be written", job.id, job.kind)
+        return False
+    return True

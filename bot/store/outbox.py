@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from bot.store.bulk import new_row
 from bot.store.db import Store
 from bot.store.models import Job, utcnow
 
@@ -32,8 +33,7 @@ unfinished = sa.orm.aliased(Job)
 served = sa.orm.aliased(Job)
 
 
-def enqueue(
-    session: Session,
+def job_values(
     *,
     kind: str,
     ordering_key: str,
@@ -43,20 +43,32 @@ def enqueue(
     not_before: datetime | None = None,
     channel: str | None = None,
     priority: int = 0,
-) -> Job:
-    job = Job(
-        kind=kind,
-        ordering_key=ordering_key,
-        conversation_id=conversation_id,
-        message_id=message_id,
-        channel=channel,
-        priority=priority,
-        payload_json=json.dumps(dict(payload or {})),
-        not_before=not_before or utcnow(),
-    )
+) -> dict[str, Any]:
+    """The columns of a new job, for `enqueue` or, many at once, `enqueue_many`."""
+    return {
+        "kind": kind,
+        "ordering_key": ordering_key,
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "channel": channel,
+        "priority": priority,
+        "payload_json": json.dumps(dict(payload or {})),
+        "not_before": not_before or utcnow(),
+    }
+
+
+def enqueue(session: Session, **values: Any) -> Job:
+    """Write one job (see job_values for its fields) in the caller's transaction."""
+    job = Job(**job_values(**values))
     session.add(job)
     session.flush()
     return job
+
+
+def enqueue_many(session: Session, jobs: Sequence[Mapping[str, Any]]) -> None:
+    """Write jobs built by job_values in one statement (a fetched page's cards)."""
+    if jobs:
+        session.execute(sa.insert(JOBS), [new_row(Job, job) for job in jobs])
 
 
 def has_pending(session: Session, *, kind: str, ordering_key: str) -> bool:
@@ -209,24 +221,47 @@ def lease_many(
     if candidate is None and expired is None:
         return []
     with store.session() as session:
-        if expired is not None:
-            session.execute(_RECLAIM, {"now": now})
-        ids = list(session.execute(_CANDIDATES_LOCKED, params).scalars())
-        if not ids:
-            return []
-        session.execute(
-            sa.update(JOBS)
-            .where(JOBS.c.id.in_(ids))
-            .values(
-                state="leased",
-                lease_owner=owner,
-                lease_until=now + timedelta(seconds=lease_seconds),
-                attempts=JOBS.c.attempts + 1,
-            )
+        return lease_in(
+            session,
+            owner=owner,
+            lease_seconds=lease_seconds,
+            limit=limit,
+            paused_channels=paused_channels,
         )
-        place = {job_id: number for number, job_id in enumerate(ids)}
-        jobs = list(session.exec(select(Job).where(col(Job.id).in_(ids))))
-        return sorted(jobs, key=lambda job: place[job.id])  # the dispatcher keeps this order
+
+
+def lease_in(
+    session: Session,
+    *,
+    owner: str,
+    lease_seconds: float,
+    limit: int,
+    paused_channels: Sequence[str] = (),
+) -> list[Job]:
+    """lease_many's taking, in the caller's write transaction (the worker's, which also
+    records the outcomes of the jobs that just finished); first gives back expired leases."""
+    if limit <= 0:
+        return []
+    now = utcnow()
+    params = {"now": now, "limit": limit, "paused": list(paused_channels)}
+    if session.execute(_EXPIRED, {"now": now}).first() is not None:
+        session.execute(_RECLAIM, {"now": now})
+    ids = list(session.execute(_CANDIDATES_LOCKED, params).scalars())
+    if not ids:
+        return []
+    session.execute(
+        sa.update(JOBS)
+        .where(JOBS.c.id.in_(ids))
+        .values(
+            state="leased",
+            lease_owner=owner,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            attempts=JOBS.c.attempts + 1,
+        )
+    )
+    place = {job_id: number for number, job_id in enumerate(ids)}
+    jobs = list(session.exec(select(Job).where(col(Job.id).in_(ids))))
+    return sorted(jobs, key=lambda job: place[job.id])  # the dispatcher keeps this order
 
 
 def unlease(store: Store, jobs: Sequence[Job]) -> None:
