@@ -46,6 +46,7 @@ class Envelope:
     retry_attempt: int = 0
     retry_reason: str = ""
     sent_at: float = 0.0
+    lose_ack: bool = False  # the app's first ack of it never reaches Slack
     acked: threading.Event = field(default_factory=threading.Event)
     ack: Json | None = None
 
@@ -90,7 +91,7 @@ class FakeSocketMode:
         self._unacked: dict[str, Envelope] = {}
         self._envelopes: dict[str, Envelope] = {}
         self._sent: list[Sent] = []
-        self._ignore_acks = 0
+        self._acks_to_lose = 0
         self._closing = False
         self._server: Server = serve(
             self._serve,
@@ -139,6 +140,9 @@ class FakeSocketMode:
             accepts_response_payload=accepts_response,
         )
         with self._lock:
+            if self._acks_to_lose > 0:
+                self._acks_to_lose -= 1
+                envelope.lose_ack = True
             self._envelopes[envelope.envelope_id] = envelope
             self._unacked[envelope.envelope_id] = envelope
             self._write_unlocked(envelope)
@@ -164,9 +168,10 @@ class FakeSocketMode:
             _kill(conn.socket)
 
     def lose_acks(self, count: int) -> None:
-        """Ignore the next `count` acks, as if they never reached Slack."""
+        """Lose the first ack of each of the next `count` envelopes pushed, as if it never
+        reached Slack: each is delivered again."""
         with self._lock:
-            self._ignore_acks = count
+            self._acks_to_lose = count
 
     # --- looking at the result -------------------------------------------------------
 
@@ -233,12 +238,13 @@ class FakeSocketMode:
             return
         envelope_id = ack.get("envelope_id") if isinstance(ack, dict) else None
         with self._lock:
-            if self._ignore_acks > 0:
-                self._ignore_acks -= 1
-                return
-            envelope = self._unacked.pop(str(envelope_id), None)
+            envelope = self._unacked.get(str(envelope_id))
             if envelope is None:
                 return  # an ack for an envelope already acked, or unknown: Slack ignores it
+            if envelope.lose_ack:
+                envelope.lose_ack = False
+                return
+            del self._unacked[envelope.envelope_id]
             envelope.ack = ack
             envelope.acked.set()
 
@@ -257,6 +263,8 @@ class FakeSocketMode:
                 self._lock.wait(timeout=0.05)
 
     def _retry_unlocked(self, envelope: Envelope) -> None:
+        if not self._open:
+            return  # it waits for the next connection
         if envelope.sent_at:  # written before: this is a redelivery
             envelope.retry_attempt += 1
             envelope.retry_reason = "timeout"
