@@ -233,7 +233,10 @@ def run(settings: Settings, *, stop: threading.Event) -> None:
     server.start()
     socket_mode = None
     if settings.slack.mode == "socket":
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        # Not Bolt's default (builtin) client: when the TCP connection drops without a close
+        # frame, that one reads EOF in a busy loop and reconnects only after five failed
+        # pings (about a minute, deaf, one core spinning); websocket-client sees the EOF.
+        from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
 
         assert settings.slack_app_token is not None
         socket_mode = SocketModeHandler(runtime.bolt, settings.slack_app_token.reveal())

@@ -14,7 +14,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from bot.sandbox.faults import Fault
@@ -51,6 +51,8 @@ class FakeSlack(LoopbackServer):
         self,
         *,
         token: str = "xoxb-sandbox-token",
+        app_token: str = "xapp-1-A0SANDBOX-1-sandbox",
+        socket_mode: Callable[[], str] | None = None,
         team_id: str = "T0SANDBOX",
         team_name: str = "Sandbox",
         team_domain: str = "sandbox",
@@ -64,6 +66,10 @@ class FakeSlack(LoopbackServer):
     ) -> None:
         super().__init__(host=host, port=port)
         self.token = token
+        self.app_token = app_token  # app-level: apps.connections.open only
+        # Where apps.connections.open gets its ws:// URL (tests/fakes/slack_socket.py);
+        # None: the app has Socket Mode switched off.
+        self.socket_mode = socket_mode
         self.team_id = team_id
         self.enterprise_id = enterprise_id  # set: the workspace belongs to a Grid org
         self.team_name = team_name
@@ -450,7 +456,7 @@ class FakeSlack(LoopbackServer):
         if handler is None:
             return Response.of_json({"ok": False, "error": "unknown_method"})
         try:
-            self._authenticate(request)
+            self._authenticate(request, app_level=request.path == "/api/apps.connections.open")
             with self._lock:
                 result = handler(self, request)
         except SlackError as exc:
@@ -653,12 +659,16 @@ class FakeSlack(LoopbackServer):
 
     # --- internals -------------------------------------------------------------------
 
-    def _authenticate(self, request: Request) -> None:
+    def _authenticate(self, request: Request, *, app_level: bool) -> None:
+        """An app-level token (xapp-) opens Socket Mode connections and nothing else; a bot
+        token cannot open them (https://api.slack.com/methods/apps.connections.open)."""
         token = request.bearer_token() or request.get("token")
         if not token:
             raise SlackError("not_authed")
-        if token != self.token:
+        if token not in (self.token, self.app_token):
             raise SlackError("invalid_auth")
+        if (token == self.app_token) != app_level:
+            raise SlackError("not_allowed_token_type")
 
     def _response_url_post(self, request: Request) -> Response:
         key = request.path.rsplit("/", 1)[-1]

@@ -54,6 +54,12 @@ def auth_test(fake: FakeSlack, req: Request) -> Json:
     }
 
 
+def apps_connections_open(fake: FakeSlack, req: Request) -> Json:
+    if fake.socket_mode is None:
+        raise SlackError("invalid_auth")  # an app without Socket Mode has no such token
+    return {"url": fake.socket_mode()}
+
+
 def team_info(fake: FakeSlack, req: Request) -> Json:
     return {
         "team": {
@@ -321,6 +327,7 @@ def views_publish(fake: FakeSlack, req: Request) -> Json:
 
 METHODS: dict[str, Method] = {
     "auth.test": auth_test,
+    "apps.connections.open": apps_connections_open,
     "team.info": team_info,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,

@@ -1,4 +1,4 @@
-"""The bot as a real process (`python -m bot run`, HTTP mode) between loopback fakes."""
+"""The bot as a real process (`python -m bot run`, HTTP or Socket Mode) between loopback fakes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from bot.sandbox.mastodon_api import FakeMastodon
 from bot.sandbox.slack_api import EventSender, FakeSlack
 from bot.store import Conversation, Store
+from tests.fakes.slack_socket import FakeSocketMode, SocketEventSender
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 T = TypeVar("T")
@@ -49,6 +50,7 @@ def config_text(
     port: int,
     mastodon_url: str,
     channel: str,
+    mode: str = "http",
     send_delay: float = 0.0,
     poll_seconds: float = 0.2,
     extra_slack: str = "",
@@ -56,7 +58,7 @@ def config_text(
 ) -> str:
     return f"""
 [slack]
-mode = "http"
+mode = "{mode}"
 http_host = "127.0.0.1"
 http_port = {port}
 send_delay_seconds = {send_delay}
@@ -154,6 +156,7 @@ class Scene:
     bot: BotProcess
     events: EventSender
     database_url: str
+    socket: FakeSocketMode | None = None  # set when the bot runs in Socket Mode
 
     def conversation(self, card_ts: str) -> Conversation:
         """The bot's stored conversation for a card, read from its database."""
@@ -240,11 +243,17 @@ def scene(
     extra_env: dict[str, str] | None = None,
     wait_for_first_poll: bool = True,
     before_start: Callable[[FakeSlack, FakeMastodon], None] | None = None,
+    socket_mode: bool = False,
 ) -> Iterator[Scene]:
     """`extra_accounts`: more [[accounts]] tables (TOML) for other networks' tests, with
     their secrets in `extra_env`; `before_start` sets the fakes up before the bot's
-    first request (faults, say)."""
-    with FakeSlack() as slack, FakeMastodon(rate_limit=None) as mastodon:
+    first request (faults, say); `socket_mode` runs the bot in Socket Mode, and the
+    scene's events then arrive through the socket."""
+    with ExitStack() as fakes:
+        socket = fakes.enter_context(FakeSocketMode()) if socket_mode else None
+        urls = socket.issue_url if socket is not None else None
+        slack = fakes.enter_context(FakeSlack(socket_mode=urls))
+        mastodon = fakes.enter_context(FakeMastodon(rate_limit=None))
         if before_start is not None:
             before_start(slack, mastodon)
         staff = slack.add_user("dana", real_name="Dana Staff", display_name="Dana")
@@ -256,6 +265,7 @@ def scene(
                 port=port,
                 mastodon_url=mastodon.base_url,
                 channel=channel,
+                mode="socket" if socket_mode else "http",
                 send_delay=send_delay,
                 extra_slack=extra_slack,
                 delivery=delivery,
@@ -267,6 +277,7 @@ def scene(
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
             "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_APP_TOKEN": slack.app_token,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": slack.api_url,
             "SOCIALBRIDGE_CONFIG": str(config),
@@ -286,6 +297,10 @@ def scene(
             ),
             what="the first poll of every account",
         )
+        events = slack.event_sender(f"{bot.url}/slack/events", SIGNING_SECRET)
+        if socket is not None:
+            events = SocketEventSender(socket, events)
+            eventually(lambda: socket.open_connections, what="the bot's Socket Mode connection")
         try:
             yield Scene(
                 slack=slack,
@@ -293,8 +308,9 @@ def scene(
                 channel=channel,
                 staff=staff,
                 bot=bot,
-                events=slack.event_sender(f"{bot.url}/slack/events", SIGNING_SECRET),
+                events=events,
                 database_url=database_url,
+                socket=socket,
             )
         finally:
             if bot.process is not None:
