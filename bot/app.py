@@ -110,6 +110,7 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
         gave_up=performers.gave_up,
         pacer=ChannelPacer(per_second=settings.slack.channel_posts_per_second),
         observe=metrics.job_finished,
+        preload=performers.preload,
     )
     bridge.wake = worker.wake
     # Bolt's middleware loggers copy this logger's level; at INFO they would log the whole

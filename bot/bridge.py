@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from bot import targets, triage
 from bot.core.ingest import PRIORITY_FOLLOW_UP, queue_card_update, store_posts
-from bot.domain import FetchResult
+from bot.domain import FetchResult, ReplyTarget
 from bot.jobkinds import (
     HELD_EVENT,
     NOTICE,
@@ -33,6 +33,7 @@ from bot.slack.prefixes import is_internal, strip_public_prefix
 from bot.sources import Source
 from bot.speakers import SpeakerPolicy
 from bot.store import AccountState, Conversation, Message, Store, outbox, queries, utcnow
+from bot.store.bulk import insert_returning_ids, new_row
 from bot.textlength import refusal_key
 
 logger = logging.getLogger(__name__)
@@ -183,23 +184,31 @@ class Bridge:
         plain = _to_plain(reply.text, self.settings.slack, self.slack)
         with self.store.read() as session:
             conversation = session.get_one(Conversation, found)
-            refusal = self._refusal(session, conversation, plain, reply_ts=reply.ts)
-        refusal = self._not_allowed(reply) or refusal
+            # What the reply answers is fixed now, where the agent looked (issue 9 item 2).
+            target = targets.reply_target(session, conversation, reply_ts=reply.ts)
+        refusal = self._not_allowed(reply) or self._refusal(conversation, plain, target)
         with self.store.session() as session:
             try:
                 with session.begin_nested():
-                    message = Message(
-                        conversation_id=conversation.id or 0,
-                        account=conversation.account,
-                        direction="out",
-                        slack_channel=reply.channel,
-                        slack_ts=reply.ts,
-                        slack_user=reply.user,
-                        text=plain,
-                        state="refused" if refusal else "queued",
+                    [message_id] = insert_returning_ids(
+                        session,
+                        Message,
+                        [
+                            new_row(
+                                Message,
+                                {
+                                    "conversation_id": conversation.id or 0,
+                                    "account": conversation.account,
+                                    "direction": "out",
+                                    "slack_channel": reply.channel,
+                                    "slack_ts": reply.ts,
+                                    "slack_user": reply.user,
+                                    "text": plain,
+                                    "state": "refused" if refusal else "queued",
+                                },
+                            )
+                        ],
                     )
-                    session.add(message)
-                    session.flush()
             except sa.exc.IntegrityError:
                 return ReplyOutcome.DUPLICATE
             if refusal is not None:
@@ -207,15 +216,18 @@ class Bridge:
                 self.notify(session, conversation, key, **values)
             else:
                 delay = timedelta(seconds=self.settings.slack.send_delay_seconds)
-                target = targets.reply_target(session, conversation, reply_ts=reply.ts)
-                outbox.enqueue(
+                outbox.enqueue_many(
                     session,
-                    kind=SEND_REPLY,
-                    ordering_key=net_key(conversation.id),
-                    conversation_id=conversation.id,
-                    message_id=message.id,
-                    not_before=utcnow() + delay,
-                    payload=targets.target_payload(target),
+                    [
+                        outbox.job_values(
+                            kind=SEND_REPLY,
+                            ordering_key=net_key(conversation.id),
+                            conversation_id=conversation.id,
+                            message_id=message_id,
+                            not_before=utcnow() + delay,
+                            payload=targets.target_payload(target),
+                        )
+                    ],
                 )
         self.wake()
         return ReplyOutcome.REFUSED if refusal else ReplyOutcome.QUEUED
@@ -250,7 +262,8 @@ class Bridge:
             if not outbox.lock_pending(session, kind=SEND_REPLY, message_id=message.id or 0):
                 self.notify(session, conversation, "reply.edit_too_late")
                 return True
-            refusal = self._refusal(session, conversation, plain, reply_ts=reply.ts)
+            target = targets.reply_target(session, conversation, reply_ts=reply.ts)
+            refusal = self._refusal(conversation, plain, target)
             if _is_internal(reply.text, self.settings.slack) or refusal:
                 outbox.cancel_pending(session, kind=SEND_REPLY, message_id=message.id or 0)
                 message.state = "refused" if refusal else "cancelled"
@@ -377,13 +390,12 @@ class Bridge:
         )
 
     def _refusal(
-        self, session: Session, conversation: Conversation, plain: str, *, reply_ts: str
+        self, conversation: Conversation, plain: str, target: ReplyTarget
     ) -> tuple[str, dict[str, object]] | None:
         """Why a reply cannot go out as written (empty, too long), or None."""
         if not plain:
             return ("reply.empty", {})
         source = self.sources[conversation.account]
-        target = targets.reply_target(session, conversation, reply_ts=reply_ts)
         verdict = source.measure(source.prepare_reply(plain, to=target))
         if not verdict.fits:
             return (refusal_key(verdict), {"limit": verdict.limit, "count": verdict.count})

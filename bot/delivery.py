@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 Record = Callable[[Session], None]
 Performer = Callable[[Job], Record | None]
 GaveUp = Callable[[Session, Job, str], None]
+# Reads, in the lease's transaction, the rows the leased jobs' performers start from.
+Preload = Callable[[Session, Sequence[Job]], None]
 # job, outcome ("done" | "retry" | "failed"), the error's reason when it failed
 Observer = Callable[[Job, str, str | None], None]
 
@@ -68,6 +70,7 @@ class DeliveryWorker:
         observe: Observer | None = None,
         idle_seconds: float = 5.0,
         pacer: ChannelPacer | None = None,
+        preload: Preload | None = None,
     ) -> None:
         self.store = store
         self.pacer = pacer or ChannelPacer()
@@ -77,6 +80,7 @@ class DeliveryWorker:
         self.gave_up = gave_up
         self.observe = observe
         self.idle_seconds = idle_seconds
+        self.preload = preload
         self._condition = threading.Condition()
         self._generation = 0
         self._stopping = threading.Event()
@@ -110,8 +114,7 @@ class DeliveryWorker:
             finished, self._finished = self._finished, []
         if finished:
             with self.store.session() as session:
-                for job, record in finished:
-                    _record(session, job, record)
+                _record_all(session, finished)
         released = outbox.release(self.store, owner=self.owner)
         if released:
             logger.info("returned %d leased jobs to the queue", released)
@@ -170,33 +173,30 @@ class DeliveryWorker:
     def _record_and_lease(
         self, finished: list[tuple[Job, Record | None]], limit: int
     ) -> tuple[list[Job], float | None]:
-        """Write the outcomes of finished jobs and lease up to `limit` more, none for a
-        channel without room (extra jobs for a channel that filled up within this batch go
-        straight back); also how long until a paused channel has room again."""
+        """In one transaction: write the outcomes of finished jobs, lease up to `limit`
+        more, none for a channel without room (extra jobs for a channel that filled up
+        within this batch go straight back), and read what the leased jobs start from
+        (`preload`). Also how long until a paused channel has room again."""
         paused, paced_for = self.pacer.paused()
-        owner, seconds = self.owner, self.settings.lease_seconds
-        if not finished:
-            jobs = (
-                outbox.lease_many(
-                    self.store,
-                    owner=owner,
-                    lease_seconds=seconds,
-                    limit=limit,
-                    paused_channels=paused,
-                )
-                if limit
-                else []
+        if not finished and not (limit and outbox.anything_to_lease(self.store, paused)):
+            return [], paced_for
+        with self.store.session() as session:
+            recorded = _record_all(session, finished)
+            jobs = outbox.lease_in(
+                session,
+                owner=self.owner,
+                lease_seconds=self.settings.lease_seconds,
+                limit=limit,
+                paused_channels=paused,
             )
-        else:
-            with self.store.session() as session:
-                recorded = [job for job, record in finished if _record(session, job, record)]
-                jobs = outbox.lease_in(
-                    session, owner=owner, lease_seconds=seconds, limit=limit, paused_channels=paused
-                )
-            for job in recorded:
-                self._observe(job, "done", None)
-        runnable = [job for job in jobs if job.channel is None or self.pacer.try_take(job.channel)]
-        outbox.unlease(self.store, [job for job in jobs if job not in runnable])
+            runnable = [
+                job for job in jobs if job.channel is None or self.pacer.try_take(job.channel)
+            ]
+            outbox.unlease_in(session, [job for job in jobs if job not in runnable])
+            if runnable and self.preload is not None:
+                self.preload(session, runnable)
+        for job in recorded:
+            self._observe(job, "done", None)
         if len(runnable) < len(jobs):
             paced_for = self.pacer.paused()[1]
         return runnable, paced_for
@@ -270,6 +270,22 @@ class DeliveryWorker:
     def _observe(self, job: Job, outcome: str, error: str | None) -> None:
         if self.observe is not None:
             self.observe(job, outcome, error)
+
+
+def _record_all(session: Session, finished: list[tuple[Job, Record | None]]) -> list[Job]:
+    """Write finished jobs' outcomes and mark them done; the jobs written. All together in
+    one savepoint, and only if one of them fails, one by one (see _record)."""
+    if not finished:
+        return []
+    try:
+        with session.begin_nested():
+            for _, record in finished:
+                if record is not None:
+                    record(session)
+            outbox.mark_done_many(session, [job for job, _ in finished])
+    except Exception:
+        return [job for job, record in finished if _record(session, job, record)]
+    return [job for job, _ in finished]
 
 
 def _record(session: Session, job: Job, record: Record | None) -> bool:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from bot import targets
 from bot.bridge import Bridge
@@ -65,6 +66,27 @@ class JobPerformers:
         self.on_reply_sent = on_reply_sent
         self.store = bridge.store
         self.slack = bridge.slack
+        # Rows read by `preload` for jobs about to run, by message id; each performer takes
+        # its own out (dict operations are atomic, so the worker threads need no lock).
+        self._preloaded: dict[int, tuple[Message, Conversation]] = {}
+
+    def preload(self, session: Session, jobs: Sequence[Job]) -> None:
+        """Read, in the lease's transaction, the message and conversation that a card or a
+        reply starts from, for all leased jobs in one query (DeliveryWorker's `preload`):
+        a read transaction per job was a tenth of the bot's CPU under a backlog."""
+        ids = [job.message_id for job in jobs if job.kind in _STARTS_FROM_MESSAGE]
+        if ids:
+            for message, conversation in session.exec(_message_and_conversation(ids)):
+                self._preloaded[message.id or 0] = (message, conversation)
+
+    def _message_and_conversation(self, job: Job) -> tuple[Message, Conversation]:
+        """The job's message and its conversation: as preloaded at lease time, or read now."""
+        found = self._preloaded.pop(job.message_id or 0, None)
+        if found is not None:
+            return found
+        with self.store.read() as session:
+            message, conversation = session.exec(_message_and_conversation([job.message_id])).one()
+        return message, conversation
 
     def by_kind(self) -> Mapping[str, Performer]:
         return {
@@ -82,12 +104,7 @@ class JobPerformers:
     # ---- network -> Slack -------------------------------------------------------------
 
     def post_inbound(self, job: Job) -> Record | None:
-        with self.store.read() as session:
-            message, conversation = session.exec(
-                select(Message, Conversation)
-                .join(Conversation, col(Conversation.id) == Message.conversation_id)
-                .where(col(Message.id) == job.message_id)
-            ).one()
+        message, conversation = self._message_and_conversation(job)
         if message.slack_ts is not None:
             return None
         # The first message becomes the card; if the card never made it, this one does.
@@ -229,14 +246,15 @@ class JobPerformers:
     # ---- Slack -> network -------------------------------------------------------------
 
     def send_reply(self, job: Job) -> Record | None:
-        with self.store.read() as session:
-            message = session.get_one(Message, job.message_id)
-            conversation = session.get_one(Conversation, message.conversation_id)
-            # Fixed when the reply was accepted; jobs queued before that was stored
-            # recompute it the same way.
-            target = targets.target_from_payload(
-                json.loads(job.payload_json)
-            ) or targets.reply_target(session, conversation, reply_ts=message.slack_ts or "")
+        message, conversation = self._message_and_conversation(job)
+        # Fixed when the reply was accepted; jobs queued before that was stored recompute
+        # it the same way.
+        target = targets.target_from_payload(json.loads(job.payload_json))
+        if target is None:
+            with self.store.read() as session:
+                target = targets.reply_target(
+                    session, conversation, reply_ts=message.slack_ts or ""
+                )
         if message.state != "queued":
             return None  # cancelled inside the undo window
         source = self.bridge.sources[conversation.account]
@@ -325,6 +343,19 @@ class JobPerformers:
                 message.account,
                 reason,
             )
+
+
+_STARTS_FROM_MESSAGE = frozenset({POST_INBOUND, SEND_REPLY})
+
+
+def _message_and_conversation(
+    message_ids: Sequence[int | None],
+) -> Select[Message, Conversation]:
+    return (
+        select(Message, Conversation)
+        .join(Conversation, col(Conversation.id) == Message.conversation_id)
+        .where(col(Message.id).in_(message_ids))
+    )
 
 
 def _first_inbound(session: Session, conversation: Conversation) -> Message | None:

@@ -213,12 +213,7 @@ def lease_many(
     A read without the write lock answers "nothing to do" cheaply, which is the common
     case for a woken dispatcher; only when there is a candidate are they taken for real.
     """
-    now = utcnow()
-    params = {"now": now, "limit": limit, "paused": list(paused_channels)}
-    with store.read() as session:
-        candidate = session.execute(_ANY_CANDIDATE, params).first()
-        expired = session.execute(_EXPIRED, {"now": now}).first()
-    if candidate is None and expired is None:
+    if not anything_to_lease(store, paused_channels):
         return []
     with store.session() as session:
         return lease_in(
@@ -228,6 +223,16 @@ def lease_many(
             limit=limit,
             paused_channels=paused_channels,
         )
+
+
+def anything_to_lease(store: Store, paused_channels: Sequence[str] = ()) -> bool:
+    """Whether a lease would find a job (or an expired lease to give back): a read without
+    the write lock, the cheap answer for a woken dispatcher when there is nothing to do."""
+    now = utcnow()
+    with store.read() as session:
+        if session.execute(_ANY_CANDIDATE, {"now": now, "paused": list(paused_channels)}).first():
+            return True
+        return session.execute(_EXPIRED, {"now": now}).first() is not None
 
 
 def lease_in(
@@ -267,22 +272,32 @@ def lease_in(
 def unlease(store: Store, jobs: Sequence[Job]) -> None:
     """Put leased jobs back untouched (their attempt not counted): taken in a batch but
     their channel has no room right now."""
+    if jobs:
+        with store.session() as session:
+            unlease_in(session, jobs)
+
+
+def unlease_in(session: Session, jobs: Sequence[Job]) -> None:
+    """unlease in the caller's transaction."""
     if not jobs:
         return
-    with store.session() as session:
-        session.execute(
-            sa.update(JOBS)
-            .where(JOBS.c.id.in_([job.id for job in jobs]), JOBS.c.state == "leased")
-            .values(
-                state="pending", lease_owner=None, lease_until=None, attempts=JOBS.c.attempts - 1
-            )
-        )
+    session.execute(
+        sa.update(JOBS)
+        .where(JOBS.c.id.in_([job.id for job in jobs]), JOBS.c.state == "leased")
+        .values(state="pending", lease_owner=None, lease_until=None, attempts=JOBS.c.attempts - 1)
+    )
 
 
 def mark_done(session: Session, job: Job) -> None:
+    mark_done_many(session, [job])
+
+
+def mark_done_many(session: Session, jobs: Sequence[Job]) -> None:
+    if not jobs:
+        return
     session.execute(
         sa.update(JOBS)
-        .where(JOBS.c.id == job.id)
+        .where(JOBS.c.id.in_([job.id for job in jobs]))
         .values(state="done", finished_at=utcnow(), lease_owner=None, lease_until=None)
     )
 
