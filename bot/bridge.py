@@ -182,8 +182,8 @@ class Bridge:
         if isinstance(found, _Held):
             return ReplyOutcome.HELD
         plain = _to_plain(reply.text, self.settings.slack, self.slack)
+        conversation = found
         with self.store.read() as session:
-            conversation = session.get_one(Conversation, found)
             # What the reply answers is fixed now, where the agent looked (issue 9 item 2).
             target = targets.reply_target(session, conversation, reply_ts=reply.ts)
         refusal = self._not_allowed(reply) or self._refusal(conversation, plain, target)
@@ -305,8 +305,8 @@ class Bridge:
 
     def find_card(
         self, channel: str, ts: str, *, early: Mapping[str, object] | None
-    ) -> int | _Held | None:
-        """The id of the conversation whose card is at (channel, ts), or None.
+    ) -> Conversation | _Held | None:
+        """The conversation whose card is at (channel, ts), or None.
 
         Slack shows a card as soon as it accepts chat.postMessage; the bot records its ts
         only when Slack answers (or, after a timeout, when reconciliation finds it). An
@@ -335,7 +335,7 @@ class Bridge:
         if conversation is None:
             logger.debug("no conversation has its card at %s/%s; event ignored", channel, ts)
             return None
-        return conversation.id
+        return conversation
 
     def replay(self, early: Mapping[str, object]) -> None:
         """Handle an event held by find_card, now that its card is recorded."""

@@ -160,8 +160,8 @@ class DeliveryWorker:
                 self._in_flight += len(jobs)
             for job in jobs:
                 self._pool.submit(self._run_in_slot, job)
-            if jobs or finished:
-                continue
+            if not free or len(jobs) == free:
+                continue  # full (the loop's head waits for room), or there may be more
             with self._condition:
                 if (
                     self._generation == generation
@@ -205,9 +205,12 @@ class DeliveryWorker:
         try:
             self._run(job)
         finally:
+            # A worker is free, and its outcome is in _finished or already written (a
+            # failure, which wakes the dispatcher itself): notify, with no new generation,
+            # so the dispatcher takes a turn only when there is room or something to write.
             with self._condition:
                 self._in_flight -= 1
-            self.wake()
+                self._condition.notify_all()
 
     def _sleep_seconds(self, due: datetime | None, paced_for: float | None) -> float:
         waits = [self.idle_seconds]
@@ -265,6 +268,7 @@ class DeliveryWorker:
             delay,
         )
         outbox.retry_later(self.store, job, error=exc.reason, delay_seconds=delay)
+        self.wake()  # the dispatcher's sleep may now end sooner
         self._observe(job, "retry", exc.reason)
 
     def _observe(self, job: Job, outcome: str, error: str | None) -> None:
