@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.settings import Secret
@@ -160,5 +161,16 @@ class HttpServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.close()
-        self._thread.join(5)
+        server = self._server
+        if isinstance(server, BaseWSGIServer) and self._thread.is_alive():
+            # Close the sockets from the server's own loop (a trigger thunk): closed from
+            # another thread while the loop sits in select(), they make it fail with EBADF
+            # and the thread die with a traceback. With its map empty, the loop returns.
+            # https://github.com/Pylons/waitress/blob/main/src/waitress/trigger.py
+            loop: Any = server  # the stubs do not know the trigger and the socket map
+            loop.trigger.pull_trigger(lambda: wasyncore.close_all(loop._map))
+            self._thread.join(5)
+            server.task_dispatcher.shutdown()
+        else:
+            server.close()
+            self._thread.join(5)
