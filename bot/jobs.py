@@ -13,7 +13,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select
 
 from bot import targets
 from bot.bridge import Bridge
@@ -76,7 +75,7 @@ class JobPerformers:
         a read transaction per job was a tenth of the bot's CPU under a backlog."""
         ids = [job.message_id for job in jobs if job.kind in _STARTS_FROM_MESSAGE]
         if ids:
-            for message, conversation in session.exec(_message_and_conversation(ids)):
+            for message, conversation in _message_and_conversation(session, ids):
                 self._preloaded[message.id or 0] = (message, conversation)
 
     def _message_and_conversation(self, job: Job) -> tuple[Message, Conversation]:
@@ -85,8 +84,8 @@ class JobPerformers:
         if found is not None:
             return found
         with self.store.read() as session:
-            message, conversation = session.exec(_message_and_conversation([job.message_id])).one()
-        return message, conversation
+            [found] = _message_and_conversation(session, [job.message_id])
+        return found
 
     def by_kind(self) -> Mapping[str, Performer]:
         return {
@@ -138,19 +137,13 @@ class JobPerformers:
         posted_ts = ts
 
         def record(session: Session) -> None:
-            # Straight UPDATEs: loading both rows into the ORM to set two columns cost more
-            # than the statements (profile of 2026-12-04, BENCHMARKS.md).
-            session.execute(
-                sa.update(MESSAGES)
-                .where(MESSAGES.c.id == message.id)
-                .values(slack_ts=posted_ts, state="posted")
-            )
+            # Straight UPDATEs, built once: loading both rows into the ORM to set two columns,
+            # or building the statements anew, cost more than running them (profile of
+            # 2026-12-04, BENCHMARKS.md).
+            connection = session.connection()  # Core: the ORM's execute adds nothing here
+            connection.execute(_MESSAGE_POSTED, {"id_": message.id, "ts": posted_ts})
             if is_card:
-                session.execute(
-                    sa.update(CONVERSATIONS)
-                    .where(CONVERSATIONS.c.id == conversation.id)
-                    .values(slack_ts=posted_ts)
-                )
+                connection.execute(_CARD_POSTED, {"id_": conversation.id, "ts": posted_ts})
 
         return record
 
@@ -346,16 +339,28 @@ class JobPerformers:
 
 
 _STARTS_FROM_MESSAGE = frozenset({POST_INBOUND, SEND_REPLY})
+_MESSAGES_AND_CONVERSATIONS = (
+    select(Message, Conversation)
+    .join(Conversation, col(Conversation.id) == Message.conversation_id)
+    .where(col(Message.id).in_(sa.bindparam("ids", expanding=True)))
+)
+_MESSAGE_POSTED = (
+    sa.update(MESSAGES)
+    .where(MESSAGES.c.id == sa.bindparam("id_"))
+    .values(slack_ts=sa.bindparam("ts"), state="posted")
+)
+_CARD_POSTED = (
+    sa.update(CONVERSATIONS)
+    .where(CONVERSATIONS.c.id == sa.bindparam("id_"))
+    .values(slack_ts=sa.bindparam("ts"))
+)
 
 
 def _message_and_conversation(
-    message_ids: Sequence[int | None],
-) -> Select[Message, Conversation]:
-    return (
-        select(Message, Conversation)
-        .join(Conversation, col(Conversation.id) == Message.conversation_id)
-        .where(col(Message.id).in_(message_ids))
-    )
+    session: Session, message_ids: Sequence[int | None]
+) -> list[tuple[Message, Conversation]]:
+    rows = session.exec(_MESSAGES_AND_CONVERSATIONS, params={"ids": list(message_ids)})
+    return [(message, conversation) for message, conversation in rows]
 
 
 def _first_inbound(session: Session, conversation: Conversation) -> Message | None:

@@ -192,6 +192,32 @@ _RECLAIM = (
     .values(state="pending", lease_owner=None, lease_until=None)
 )
 
+# The statements the dispatcher runs on every turn, built once: building a statement costs
+# more CPU than SQLite spends running it (expression objects, then its cache key), and the
+# dispatcher's turns are the queue's one serial path (profile of 2026-12-04, BENCHMARKS.md).
+_IDS: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
+_TAKE = (
+    sa.update(JOBS)
+    .where(JOBS.c.id.in_(_IDS))
+    .values(
+        state="leased",
+        lease_owner=sa.bindparam("owner"),
+        lease_until=sa.bindparam("until", type_=JOBS.c.lease_until.type),
+        attempts=JOBS.c.attempts + 1,
+    )
+)
+_JOBS_BY_ID = select(Job).where(col(Job.id).in_(_IDS))
+_GIVE_BACK = (
+    sa.update(JOBS)
+    .where(JOBS.c.id.in_(_IDS), JOBS.c.state == "leased")
+    .values(state="pending", lease_owner=None, lease_until=None, attempts=JOBS.c.attempts - 1)
+)
+_DONE = (
+    sa.update(JOBS)
+    .where(JOBS.c.id.in_(_IDS))
+    .values(state="done", finished_at=_NOW, lease_owner=None, lease_until=None)
+)
+
 
 def lease(store: Store, *, owner: str, lease_seconds: float) -> Job | None:
     """Take the next runnable job and count an attempt; None when nothing is runnable."""
@@ -254,18 +280,11 @@ def lease_in(
     ids = list(session.execute(_CANDIDATES_LOCKED, params).scalars())
     if not ids:
         return []
-    session.execute(
-        sa.update(JOBS)
-        .where(JOBS.c.id.in_(ids))
-        .values(
-            state="leased",
-            lease_owner=owner,
-            lease_until=now + timedelta(seconds=lease_seconds),
-            attempts=JOBS.c.attempts + 1,
-        )
+    session.connection().execute(
+        _TAKE, {"ids": ids, "owner": owner, "until": now + timedelta(seconds=lease_seconds)}
     )
     place = {job_id: number for number, job_id in enumerate(ids)}
-    jobs = list(session.exec(select(Job).where(col(Job.id).in_(ids))))
+    jobs = list(session.exec(_JOBS_BY_ID, params={"ids": ids}))
     return sorted(jobs, key=lambda job: place[job.id])  # the dispatcher keeps this order
 
 
@@ -281,11 +300,7 @@ def unlease_in(session: Session, jobs: Sequence[Job]) -> None:
     """unlease in the caller's transaction."""
     if not jobs:
         return
-    session.execute(
-        sa.update(JOBS)
-        .where(JOBS.c.id.in_([job.id for job in jobs]), JOBS.c.state == "leased")
-        .values(state="pending", lease_owner=None, lease_until=None, attempts=JOBS.c.attempts - 1)
-    )
+    session.connection().execute(_GIVE_BACK, {"ids": [job.id for job in jobs]})
 
 
 def mark_done(session: Session, job: Job) -> None:
@@ -295,11 +310,7 @@ def mark_done(session: Session, job: Job) -> None:
 def mark_done_many(session: Session, jobs: Sequence[Job]) -> None:
     if not jobs:
         return
-    session.execute(
-        sa.update(JOBS)
-        .where(JOBS.c.id.in_([job.id for job in jobs]))
-        .values(state="done", finished_at=utcnow(), lease_owner=None, lease_until=None)
-    )
+    session.connection().execute(_DONE, {"ids": [job.id for job in jobs], "now": utcnow()})
 
 
 def retry_later(store: Store, job: Job, *, error: str, delay_seconds: float) -> None:
