@@ -52,8 +52,20 @@ def test_plain_text_cut_keeps_a_literal_angle_bracket() -> None:
     assert cut("a < b and more", 7, mrkdwn=False) == "a < b…"
 
 
-def test_section_and_header_limits_are_slacks() -> None:
-    assert (SECTION_TEXT_LIMIT, HEADER_TEXT_LIMIT) == (3000, 150)
+def test_the_limits_are_the_ones_the_fake_slack_enforces() -> None:
+    """The fake checks Slack's documented limits on its own (bot/sandbox/slack_blockkit.py):
+    a text at our limit passes it, one character more is refused."""
+
+    def section(text: str) -> list[dict[str, object]]:
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+    def header(text: str) -> list[dict[str, object]]:
+        return [{"type": "header", "text": {"type": "plain_text", "text": text}}]
+
+    assert block_errors(section("s" * SECTION_TEXT_LIMIT)) == []
+    assert block_errors(section("s" * (SECTION_TEXT_LIMIT + 1)))
+    assert block_errors(header("h" * HEADER_TEXT_LIMIT)) == []
+    assert block_errors(header("h" * (HEADER_TEXT_LIMIT + 1)))
 
 
 @given(st.text(), st.integers(min_value=1, max_value=200))
