@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Protocol, cast
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -113,11 +113,25 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
         preload=performers.preload,
     )
     bridge.wake = worker.wake
+    bolt = _bolt_app(settings, client)
+    _register_listeners(bolt, settings, store, bridge, slack, channels)
+    poller = Poller(
+        store,
+        bridge,
+        sources,
+        owner=owner,
+        lease_seconds=settings.delivery.lease_seconds,
+        on_poll=metrics.polled,
+    )
+    return Runtime(settings, store, slack, sources, bridge, worker, poller, bolt, owner, metrics)
+
+
+def _bolt_app(settings: Settings, client: WebClient) -> App:
     # Bolt's middleware loggers copy this logger's level; at INFO they would log the whole
     # body of every request that fails verification.
     bolt_logger = logging.getLogger("slack_bolt.App")
     bolt_logger.setLevel(logging.WARNING)
-    bolt = App(
+    return App(
         client=client,
         logger=bolt_logger,
         signing_secret=(
@@ -128,6 +142,16 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
         # event for good, while a request left unanswered is redelivered by Slack.
         process_before_response=True,
     )
+
+
+def _register_listeners(
+    bolt: App,
+    settings: Settings,
+    store: Store,
+    bridge: Bridge,
+    slack: SlackApi,
+    channels: Mapping[str, str],
+) -> None:
     speakers = SpeakerPolicy(settings.slack, slack)
     messages.register(bolt, bridge)
     reactions.register(bolt, bridge, speakers)
@@ -145,15 +169,6 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
             member_channels=partial(speakers.member_channels, channels=set(channels.values())),
         ),
     )
-    poller = Poller(
-        store,
-        bridge,
-        sources,
-        owner=owner,
-        lease_seconds=settings.delivery.lease_seconds,
-        on_poll=metrics.polled,
-    )
-    return Runtime(settings, store, slack, sources, bridge, worker, poller, bolt, owner, metrics)
 
 
 def _state_for_metrics(store: Store) -> tuple[dict[str, int], dict[str, int]]:
@@ -232,16 +247,7 @@ def run(settings: Settings, *, stop: threading.Event) -> None:
     runtime.worker.start()
     scheduler.start()
     server.start()
-    socket_mode = None
-    if settings.slack.mode == "socket":
-        # Not Bolt's default (builtin) client: when the TCP connection drops without a close
-        # frame, that one reads EOF in a busy loop and reconnects only after five failed
-        # pings (about a minute, deaf, one core spinning); websocket-client sees the EOF.
-        from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
-
-        assert settings.slack_app_token is not None
-        socket_mode = SocketModeHandler(runtime.bolt, settings.slack_app_token.reveal())
-        socket_mode.connect()  # type: ignore[no-untyped-call]
+    socket_mode = _connect_socket_mode(settings, runtime.bolt)
     logger.info(
         "socialbridge running: %s mode, %d accounts, http on %s:%d",
         settings.slack.mode,
@@ -252,7 +258,7 @@ def run(settings: Settings, *, stop: threading.Event) -> None:
     stop.wait()
     logger.info("stopping: finishing jobs in flight")
     if socket_mode is not None:
-        socket_mode.close()  # type: ignore[no-untyped-call]
+        socket_mode.close()
     server.stop()
     scheduler.shutdown(wait=True)
     runtime.worker.stop()
@@ -261,3 +267,22 @@ def run(settings: Settings, *, stop: threading.Event) -> None:
         source.close()
     runtime.store.dispose()
     logger.info("stopped")
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+def _connect_socket_mode(settings: Settings, bolt: App) -> _Closable | None:
+    """In Socket Mode, open the WebSocket to Slack (it reconnects by itself); else None."""
+    if settings.slack.mode != "socket":
+        return None
+    # Not Bolt's default (builtin) client: when the TCP connection drops without a close
+    # frame, that one reads EOF in a busy loop and reconnects only after five failed pings
+    # (about a minute, deaf, one core spinning); websocket-client sees the EOF.
+    from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
+
+    assert settings.slack_app_token is not None
+    handler = SocketModeHandler(bolt, settings.slack_app_token.reveal())
+    handler.connect()  # type: ignore[no-untyped-call]
+    return cast(_Closable, handler)

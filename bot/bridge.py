@@ -9,31 +9,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot import targets, triage
-from bot.core.ingest import PRIORITY_FOLLOW_UP, queue_card_update, store_posts
+from bot.core.ingest import queue_card_update, store_posts
+from bot.core.replies import is_internal_note, outgoing_text, queue_notice, queue_reply
 from bot.domain import FetchResult, ReplyTarget
 from bot.jobkinds import (
     HELD_EVENT,
-    NOTICE,
     SEND_REPLY,
     held_key,
-    net_key,
-    slack_key,
 )
 from bot.ports import SlackPort
-from bot.settings import Settings, SlackSettings
-from bot.slack.mrkdwn import slack_to_plain
-from bot.slack.prefixes import is_internal, strip_public_prefix
+from bot.settings import Settings
 from bot.sources import Source
 from bot.speakers import SpeakerPolicy
 from bot.store import AccountState, Conversation, Message, Store, outbox, queries, utcnow
-from bot.store.bulk import insert_returning_ids, new_row
 from bot.textlength import refusal_key
 
 logger = logging.getLogger(__name__)
@@ -173,7 +167,7 @@ class Bridge:
     def accept_reply(self, reply: SlackReply, *, hold: bool = True) -> ReplyOutcome:
         """A human wrote in a conversation thread: queue it for the network after the undo
         window, or tell the thread why not. Slack's redeliveries hit the unique key."""
-        if _is_internal(reply.text, self.settings.slack):
+        if is_internal_note(reply.text, self.settings.slack):
             return ReplyOutcome.INTERNAL
         early = {"kind": "reply", "reply": asdict(reply)} if hold else None
         found = self.find_card(reply.channel, reply.thread_ts, early=early)
@@ -181,54 +175,25 @@ class Bridge:
             return ReplyOutcome.NOT_A_CONVERSATION
         if isinstance(found, _Held):
             return ReplyOutcome.HELD
-        plain = _to_plain(reply.text, self.settings.slack, self.slack)
+        plain = outgoing_text(reply.text, self.settings.slack, self.slack)
         conversation = found
         with self.store.read() as session:
             # What the reply answers is fixed now, where the agent looked (issue 9 item 2).
             target = targets.reply_target(session, conversation, reply_ts=reply.ts)
         refusal = self._not_allowed(reply) or self._refusal(conversation, plain, target)
         with self.store.session() as session:
-            try:
-                with session.begin_nested():
-                    [message_id] = insert_returning_ids(
-                        session,
-                        Message,
-                        [
-                            new_row(
-                                Message,
-                                {
-                                    "conversation_id": conversation.id or 0,
-                                    "account": conversation.account,
-                                    "direction": "out",
-                                    "slack_channel": reply.channel,
-                                    "slack_ts": reply.ts,
-                                    "slack_user": reply.user,
-                                    "text": plain,
-                                    "state": "refused" if refusal else "queued",
-                                },
-                            )
-                        ],
-                    )
-            except sa.exc.IntegrityError:
+            if not queue_reply(
+                session,
+                conversation,
+                channel=reply.channel,
+                ts=reply.ts,
+                user=reply.user,
+                plain=plain,
+                target=target,
+                refusal=refusal,
+                send_delay_seconds=self.settings.slack.send_delay_seconds,
+            ):
                 return ReplyOutcome.DUPLICATE
-            if refusal is not None:
-                key, values = refusal
-                self.notify(session, conversation, key, **values)
-            else:
-                delay = timedelta(seconds=self.settings.slack.send_delay_seconds)
-                outbox.enqueue_many(
-                    session,
-                    [
-                        outbox.job_values(
-                            kind=SEND_REPLY,
-                            ordering_key=net_key(conversation.id),
-                            conversation_id=conversation.id,
-                            message_id=message_id,
-                            not_before=utcnow() + delay,
-                            payload=targets.target_payload(target),
-                        )
-                    ],
-                )
         self.wake()
         return ReplyOutcome.REFUSED if refusal else ReplyOutcome.QUEUED
 
@@ -242,7 +207,7 @@ class Bridge:
         for _ in range(2):
             if self._apply_edit(reply):
                 return
-            if _is_internal(reply.text, self.settings.slack):
+            if is_internal_note(reply.text, self.settings.slack):
                 self.delete_reply(channel=reply.channel, ts=reply.ts, thread_ts=reply.thread_ts)
                 return
             if self.accept_reply(reply) is not ReplyOutcome.DUPLICATE:
@@ -251,7 +216,7 @@ class Bridge:
 
     def _apply_edit(self, reply: SlackReply) -> bool:
         """False when no outbound message has this ts yet."""
-        plain = _to_plain(reply.text, self.settings.slack, self.slack)
+        plain = outgoing_text(reply.text, self.settings.slack, self.slack)
         with self.store.session() as session:
             message = queries.outbound_by_ts(session, reply.channel, reply.ts)
             if message is None:
@@ -264,7 +229,7 @@ class Bridge:
                 return True
             target = targets.reply_target(session, conversation, reply_ts=reply.ts)
             refusal = self._refusal(conversation, plain, target)
-            if _is_internal(reply.text, self.settings.slack) or refusal:
+            if is_internal_note(reply.text, self.settings.slack) or refusal:
                 outbox.cancel_pending(session, kind=SEND_REPLY, message_id=message.id or 0)
                 message.state = "refused" if refusal else "cancelled"
                 if refusal:
@@ -405,23 +370,4 @@ class Bridge:
         self, session: Session, conversation: Conversation, key: str, **values: object
     ) -> None:
         """Queue a sentence from the catalog for the conversation's thread."""
-        outbox.enqueue(
-            session,
-            kind=NOTICE,
-            ordering_key=slack_key(conversation.id),
-            conversation_id=conversation.id,
-            payload={"key": key, "values": values},
-            channel=conversation.slack_channel,
-            priority=PRIORITY_FOLLOW_UP,
-        )
-
-
-def _is_internal(text: str, slack: SlackSettings) -> bool:
-    return is_internal(
-        text, internal_prefixes=slack.internal_prefixes, public_prefix=slack.public_prefix
-    )
-
-
-def _to_plain(text: str, slack: SlackSettings, port: SlackPort) -> str:
-    """What goes out for a reply: its words without the public prefix."""
-    return slack_to_plain(strip_public_prefix(text, slack.public_prefix), user_name=port.user_name)
+        queue_notice(session, conversation, key, **values)
