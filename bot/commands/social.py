@@ -1,21 +1,35 @@
-"""`/social`: read the text after the command and answer it in Block Kit.
+"""`/social`'s answers: SocialCommand turns (text, user, channel) into a CommandAnswer.
 
-Nothing here talks to Slack: `SocialCommand` turns (text, user, channel) into a
-`CommandAnswer`, and bot/handlers/commands.py acks and sends it. Every sentence comes from
-bot/catalog.py; everything a stranger wrote (author names, handles, poll errors) and
-everything the person typed passes through escape_mrkdwn or slack_link.
+Nothing here talks to Slack: bot/handlers/commands.py acks and sends the answer. Every
+sentence comes from bot/catalog.py; everything a stranger wrote (author names, handles,
+poll errors) and everything the person typed passes through escape_mrkdwn or slack_link.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.catalog import duration, say
+from bot.commands.blocks import capped, context, header, section, sections, when
+from bot.commands.requests import (
+    ERROR_LIMIT,
+    LIST_LIMIT,
+    NAME_LIMIT,
+    CommandAnswer,
+    HelpRequest,
+    OpenRequest,
+    Request,
+    SourcesRequest,
+    StatsRequest,
+    archive_permalink,
+    echo,
+    parse,
+    since_for,
+)
 from bot.settings import AccountSettings
-from bot.slack.blocks import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, cut
+from bot.slack.blocks import cut
 from bot.slack.escape import escape_mrkdwn, slack_link
 from bot.slack.render import Blocks, network_name
 from bot.stats import (
@@ -28,115 +42,8 @@ from bot.stats import (
 from bot.store import Store, outbox, utcnow
 from bot.store import accounts as account_store
 
-PERIODS: dict[str, timedelta | None] = {
-    "today": None,  # since midnight UTC, see since_for
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
-    "all": None,
-}
-DEFAULT_PERIOD = "7d"
-LIST_LIMIT = 20
-NAME_LIMIT = 80  # characters of an author's name in a list line
-ERROR_LIMIT = 300  # characters of a poll error
-ECHO_LIMIT = 100  # characters of the person's own input quoted back
-
-
-@dataclass(frozen=True, slots=True)
-class CommandAnswer:
-    """What the command says: fallback text, Block Kit, and whether the channel sees it."""
-
-    text: str
-    blocks: Blocks = field(default_factory=list)
-    public: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class StatsRequest:
-    period: str = DEFAULT_PERIOD
-    scope: str | None = None  # an account name or a network, as typed
-    public: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class OpenRequest:
-    mine: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SourcesRequest:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class HelpRequest:
-    problem: str | None = None  # a sentence saying what was wrong with the input, escaped
-
-
-Request = StatsRequest | OpenRequest | SourcesRequest | HelpRequest
-
-
-def parse(text: str, *, command: str = "/social") -> Request:
-    """The request in the text after the command; anything unclear becomes help with a reason."""
-    words = text.split()
-    if not words:
-        return HelpRequest()
-    verb, rest = words[0].lower(), words[1:]
-    if verb == "stats":
-        return _parse_stats(rest)
-    simple: dict[str, Request] = {
-        "open": OpenRequest(mine=False),
-        "mine": OpenRequest(mine=True),
-        "sources": SourcesRequest(),
-        "help": HelpRequest(),
-    }
-    if verb not in simple:
-        return HelpRequest(problem=say("command.unknown", text=_echo(text)))
-    if rest:
-        return HelpRequest(
-            problem=say(
-                "command.no_options", command=command, subcommand=verb, text=_echo(" ".join(rest))
-            )
-        )
-    return simple[verb]
-
-
-def _parse_stats(words: list[str]) -> Request:
-    period: str | None = None
-    scope: str | None = None
-    public = False
-    for word in words:
-        lowered = word.lower()
-        if lowered in PERIODS:
-            if period is not None:
-                return HelpRequest(
-                    problem=say("command.two_periods", first=period, second=_echo(word))
-                )
-            period = lowered
-        elif lowered == "public":
-            public = True
-        elif scope is not None:
-            return HelpRequest(
-                problem=say("command.two_scopes", first=_echo(scope), second=_echo(word))
-            )
-        else:
-            scope = word
-    return StatsRequest(period=period or DEFAULT_PERIOD, scope=scope, public=public)
-
-
-def since_for(period: str, now: datetime) -> datetime | None:
-    """Where a period starts; None for all time. "today" starts at 00:00 UTC."""
-    if period == "today":
-        return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    span = PERIODS[period]
-    return None if span is None else now - span
-
-
-def archive_permalink(channel: str, ts: str) -> str:
-    """A link to a Slack message without a Web API call: the path chat.getPermalink returns
-    (`/archives/<channel>/p<ts without the dot>`), on slack.com, which sends a signed-in
-    person to their workspace."""
-    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+# (the request, who asked, the channels they may see or None for all) -> the answer
+Answer = Callable[[Any, str, Collection[str] | None], CommandAnswer]
 
 
 class SocialCommand:
@@ -169,23 +76,29 @@ class SocialCommand:
         visible = None if self.member_channels is None else self.member_channels(user_id)
         if visible is not None and not visible:
             refusal = say("command.not_a_member", command=self.command)
-            return CommandAnswer(text=refusal, blocks=[_section(refusal)])
+            return CommandAnswer(text=refusal, blocks=[section(refusal)])
         request = parse(text, command=self.command)
-        if isinstance(request, StatsRequest):
-            return self.stats(request)
-        if isinstance(request, OpenRequest):
-            return self.open(mine_of=user_id if request.mine else None, channels=visible)
-        if isinstance(request, SourcesRequest):
-            return self.sources()
-        return self.help(request.problem)
+        return self.answers[type(request)](request, user_id, visible)
+
+    @property
+    def answers(self) -> dict[type[Request], Answer]:
+        """Each request's answer: the second half of a subcommand (see SUBCOMMANDS)."""
+        return {
+            StatsRequest: lambda request, _user, _visible: self.stats(request),
+            OpenRequest: lambda request, user, visible: self.open(
+                mine_of=user if request.mine else None, channels=visible
+            ),
+            SourcesRequest: lambda _request, _user, _visible: self.sources(),
+            HelpRequest: lambda request, _user, _visible: self.help(request.problem),
+        }
 
     # ---- help -------------------------------------------------------------------------
 
     def help(self, problem: str | None = None) -> CommandAnswer:
         guide = say("command.help", command=self.command)
         text = f"{problem}\n{guide}" if problem else guide
-        blocks = [_section(problem)] if problem else []
-        blocks.append(_section(guide))
+        blocks = [section(problem)] if problem else []
+        blocks.append(section(guide))
         return CommandAnswer(text=text, blocks=blocks)
 
     # ---- stats ------------------------------------------------------------------------
@@ -219,7 +132,7 @@ class SocialCommand:
             replies=stats.replies,
             answered=_share(stats),
         )
-        blocks = [_header(title), *self._stats_blocks(stats, now)]
+        blocks = [header(title), *self._stats_blocks(stats, now)]
         return CommandAnswer(text=text, blocks=blocks, public=request.public)
 
     def _resolve_scope(self, scope: str) -> tuple[str | None, str | None, str] | None:
@@ -238,7 +151,7 @@ class SocialCommand:
         networks = sorted({a.network for a in self.accounts})
         return say(
             "command.unknown_scope",
-            scope=_echo(scope),
+            scope=echo(scope),
             accounts=names,
             networks=", ".join(f"`{n}`" for n in networks) or "–",
         )
@@ -283,7 +196,7 @@ class SocialCommand:
                 )
                 for a in stats.per_account
             ]
-            blocks += _sections([say("stats.by_account"), *_capped(lines)])
+            blocks += sections([say("stats.by_account"), *capped(lines)])
         people = [
             say(
                 "stats.person_line",
@@ -296,8 +209,8 @@ class SocialCommand:
         ]
         if len(stats.per_person) > LIST_LIMIT:
             people.append(say("list.more", n=len(stats.per_person) - LIST_LIMIT))
-        blocks += _sections([say("stats.by_person"), *(people or [say("stats.nobody")])])
-        blocks.append(_context(say("stats.footnote", now=_when(now))))
+        blocks += sections([say("stats.by_person"), *(people or [say("stats.nobody")])])
+        blocks.append(context(say("stats.footnote", now=when(now))))
         return blocks
 
     # ---- open / mine ------------------------------------------------------------------
@@ -313,13 +226,13 @@ class SocialCommand:
         which = "mine" if mine_of else "open"
         if total == 0:
             empty = say(f"list.empty_{which}")
-            return CommandAnswer(text=empty, blocks=[_section(empty)])
+            return CommandAnswer(text=empty, blocks=[section(empty)])
         title = say(f"list.title_{which}", total=total)
         now = self.clock()
         lines = [self._open_line(row, now) for row in rows]
         if total > len(rows):
             lines.append(say("list.more", n=total - len(rows)))
-        return CommandAnswer(text=title, blocks=[_header(title), *_sections(lines)])
+        return CommandAnswer(text=title, blocks=[header(title), *sections(lines)])
 
     def _open_line(self, row: OpenConversation, now: datetime) -> str:
         name = row.author_name or row.author_handle
@@ -350,7 +263,7 @@ class SocialCommand:
         title = say("sources.title")
         if not self.accounts:
             none = say("sources.none")
-            return CommandAnswer(text=none, blocks=[_header(title), _section(none)])
+            return CommandAnswer(text=none, blocks=[header(title), section(none)])
         states = {state.account: state for state in account_store.all_states(self.store)}
         with self.store.session() as session:
             by_kind = outbox.queue_depth(session)
@@ -388,7 +301,7 @@ class SocialCommand:
             queue = say("sources.queue", total=sum(by_kind.values()), by_kind=kinds)
         else:
             queue = say("sources.queue_empty")
-        blocks = [_header(title), *_sections(lines), _context(queue)]
+        blocks = [header(title), *sections(lines), context(queue)]
         return CommandAnswer(text=title + "\n" + "\n".join(lines), blocks=blocks)
 
     def _person(self, user_id: str) -> str:
@@ -400,60 +313,3 @@ class SocialCommand:
 def _share(stats: Stats) -> str:
     share = stats.answered_share
     return say("stats.nothing") if share is None else f"{share:.0%}"
-
-
-def _echo(text: str) -> str:
-    """The person's own input, quoted back inside `code`: inert and short."""
-    return cut(escape_mrkdwn(text.replace("`", "'")), ECHO_LIMIT)
-
-
-def _capped(lines: list[str]) -> list[str]:
-    if len(lines) <= LIST_LIMIT:
-        return lines
-    return [*lines[:LIST_LIMIT], say("list.more", n=len(lines) - LIST_LIMIT)]
-
-
-def _when(moment: datetime) -> str:
-    # https://api.slack.com/reference/surfaces/formatting#date-formatting: each reader sees
-    # it in their own time zone; the fallback is UTC.
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
-
-
-def _header(text: str) -> dict[str, Any]:
-    return {
-        "type": "header",
-        "text": {
-            "type": "plain_text",
-            "text": cut(text, HEADER_TEXT_LIMIT, mrkdwn=False),
-        },
-    }
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {
-        "type": "section",
-        # verbatim: names and errors from the networks stay as written, no auto-links
-        # (https://api.slack.com/reference/block-kit/composition-objects#text)
-        "text": {"type": "mrkdwn", "text": cut(text, SECTION_TEXT_LIMIT), "verbatim": True},
-    }
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text, "verbatim": True}]}
-
-
-def _sections(lines: list[str]) -> Blocks:
-    """Lines packed into as few section blocks as Slack's 3,000-character limit allows."""
-    blocks: Blocks = []
-    chunk = ""
-    for line in lines:
-        candidate = f"{chunk}\n{line}" if chunk else line
-        if chunk and len(candidate) > SECTION_TEXT_LIMIT:
-            blocks.append(_section(chunk))
-            chunk = line
-        else:
-            chunk = candidate
-    if chunk:
-        blocks.append(_section(chunk))
-    return blocks
