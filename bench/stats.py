@@ -33,8 +33,9 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from bench.report import machine, write_section
-from bot.stats import Stats, compute_stats, open_conversations
+from bot.stats import Stats, compute_stats
 from bot.store import Store
+from bot.store.waiting import open_conversations
 from tests.dburls import database_url, postgres_base_url
 
 CONVERSATIONS = 1_000_000

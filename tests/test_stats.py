@@ -11,9 +11,10 @@ from alembic import command
 from sqlmodel import select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from bot.stats import AccountStats, PersonStats, compute_stats, open_conversations
+from bot.stats import AccountStats, PersonStats, compute_stats
 from bot.store import Conversation, Message, Store
 from bot.store.db import alembic_config
+from bot.store.waiting import open_conversations
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 M, D, B = "acme-mastodon", "acme-mastodon-de", "acme-bluesky"

@@ -32,15 +32,10 @@ from bot.settings import AccountSettings
 from bot.slack.blocks import cut
 from bot.slack.escape import escape_mrkdwn, slack_link
 from bot.slack.render import Blocks, network_name
-from bot.stats import (
-    OpenConversation,
-    Stats,
-    compute_stats,
-    open_conversations,
-    queued_jobs_by_account,
-)
+from bot.stats import Stats, compute_stats
 from bot.store import Store, outbox, utcnow
 from bot.store import accounts as account_store
+from bot.store.waiting import OpenConversation, open_conversations, queued_jobs_by_account
 
 # (the request, who asked, the channels they may see or None for all) -> the answer
 Answer = Callable[[Any, str, Collection[str] | None], CommandAnswer]
