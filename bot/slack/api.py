@@ -181,23 +181,6 @@ class SlackApi:
             if exc.reason != "already_reacted":
                 raise
 
-    def post_ephemeral(
-        self,
-        *,
-        channel: str,
-        user: str,
-        text: str,
-        blocks: Sequence[Mapping[str, Any]] | None = None,
-        thread_ts: str | None = None,
-    ) -> None:
-        text, blocks = fit_message(text, blocks)
-        kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
-        if blocks is not None:
-            kwargs["blocks"] = list(blocks)
-        if thread_ts is not None:
-            kwargs["thread_ts"] = thread_ts
-        self._call("chat.postEphemeral", kwargs)
-
     def user_name(self, user_id: str) -> str:
         """A person's display name (users.info, cached for a bounded time); the id on error."""
         user = self._user(user_id)
@@ -375,7 +358,7 @@ class SlackApi:
 # Methods whose arguments go as a JSON body (blocks and metadata are nested); the others
 # take form fields, which every Web API method accepts.
 # https://api.slack.com/web#posting_json
-_JSON_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
+_JSON_METHODS = frozenset({"chat.postMessage", "chat.update"})
 
 
 def _form(kwargs: Mapping[str, Any]) -> dict[str, str]:
