@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -28,6 +27,7 @@ from bot.domain import (
 )
 from bot.settings import AccountSettings, ConfigError, NetworkKeys
 from bot.sources.base import SessionStore
+from bot.sources.bluesky.cursor import POST, REASONS, Mark, Note, cursor_before, iso
 from bot.sources.bluesky.richtext import facets_for, plain_text_of
 from bot.sources.bluesky.tid import tid_for_key
 from bot.sources.bluesky.xrpc import XrpcClient, XrpcError
@@ -35,8 +35,6 @@ from bot.textlength import too_long_to_count
 
 logger = logging.getLogger(__name__)
 
-POST = "app.bsky.feed.post"
-REASONS = ("mention", "reply", "quote")
 PAGE_SIZE = 100  # the maximum
 MAX_PAGES_PER_POLL = 10
 # Notifications are listed by min(createdAt, indexedAt), so one can surface behind others
@@ -48,47 +46,6 @@ MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
 _GRAPHEME = regex.compile(r"\X")
 _PROXY = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]+#[a-zA-Z0-9_-]+$")
-
-
-@dataclass(frozen=True, slots=True)
-class _Mark:
-    """The poll cursor: the newest notification time seen, and the first start's "now"
-    (nothing at or before it is new; history is not imported)."""
-
-    newest: datetime
-    floor: datetime | None
-
-    def __str__(self) -> str:
-        return f"{_iso(self.newest)} {_iso(self.floor) if self.floor else '-'}"
-
-    @classmethod
-    def parse(cls, cursor: str) -> _Mark | None:
-        try:
-            newest, floor = cursor.split(" ")
-            return cls(_time(newest), None if floor == "-" else _time(floor))
-        except ValueError:
-            return None
-
-
-@dataclass(frozen=True, slots=True)
-class _Note:
-    """A notification about a post, with its listing time (min of createdAt, indexedAt)."""
-
-    uri: str
-    at: datetime
-    raw: Mapping[str, Any]
-
-    @classmethod
-    def of(cls, raw: Any) -> _Note | None:
-        if not isinstance(raw, Mapping) or raw.get("reason") not in REASONS:
-            return None
-        uri = raw.get("uri")
-        if not isinstance(uri, str) or f"/{POST}/" not in uri:
-            return None
-        try:
-            return cls(uri, _time(str(raw["indexedAt"])), raw)
-        except (KeyError, ValueError):
-            return None
 
 
 class BlueskySource:
@@ -127,7 +84,7 @@ class BlueskySource:
     # ---- inbound ----------------------------------------------------------------------
 
     def fetch(self, cursor: str | None) -> FetchResult:
-        mark = _Mark.parse(cursor) if cursor else None
+        mark = Mark.parse(cursor) if cursor else None
         if cursor and mark is None:
             logger.warning(
                 "account %s: unreadable cursor %r; starting afresh", self.account.name, cursor
@@ -149,7 +106,7 @@ class BlueskySource:
         newest = max([mark.newest, *(n.at for n in notifications)])
         floor = mark.floor if mark.floor and mark.floor >= newest - LOOKBACK else None
         next_cursor = self._remember(
-            _Mark(newest, floor), {**seen, **{n.uri: n.at for n in notifications}}
+            Mark(newest, floor), {**seen, **{n.uri: n.at for n in notifications}}
         )
         ordered = sorted(posts.values(), key=lambda item: (item[0], item[1].remote_id))
         return FetchResult(posts=[post for _, post in ordered], cursor=next_cursor)
@@ -159,33 +116,33 @@ class BlueskySource:
         notifications, listed_all = self._notifications(None)
         if notifications:
             newest = max(n.at for n in notifications)
-            mark = _Mark(newest, newest)
+            mark = Mark(newest, newest)
         else:
             # Nothing listed at all: every later notification is new. Only a partial answer
             # (the AppView gave up scanning) makes our clock the line.
             now = datetime.now(UTC)
-            mark = _Mark(now, None if listed_all else now)
+            mark = Mark(now, None if listed_all else now)
         cursor = self._remember(mark, {n.uri: n.at for n in notifications})
         return FetchResult(posts=[], cursor=cursor)
 
-    def _remember(self, mark: _Mark, seen: Mapping[str, datetime]) -> str:
+    def _remember(self, mark: Mark, seen: Mapping[str, datetime]) -> str:
         """Keep what was seen inside the look-back window; returns the cursor to hand out."""
         cursor = str(mark)
         horizon = mark.newest - LOOKBACK
         self._seen = (cursor, {uri: at for uri, at in seen.items() if at >= horizon})
         return cursor
 
-    def _notifications(self, horizon: datetime | None) -> tuple[list[_Note], bool]:
+    def _notifications(self, horizon: datetime | None) -> tuple[list[Note], bool]:
         """Mentions, replies and quotes, newest first, back to `horizon` (None: to the
         newest one's time minus LOOKBACK); and whether the list ended before the page cap."""
-        found: list[_Note] = []
+        found: list[Note] = []
         page_cursor: str | None = None
         for _ in range(MAX_PAGES_PER_POLL):
             params: dict[str, Any] = {"limit": PAGE_SIZE, "reasons": list(REASONS)}
             if page_cursor:
                 params["cursor"] = page_cursor
             body = self._xrpc.query("app.bsky.notification.listNotifications", params)
-            page = [n for n in map(_Note.of, body.get("notifications") or ()) if n is not None]
+            page = [n for n in map(Note.of, body.get("notifications") or ()) if n is not None]
             found.extend(page)
             if horizon is None and found:
                 horizon = max(n.at for n in found) - LOOKBACK
@@ -193,7 +150,7 @@ class BlueskySource:
             if not page_cursor:
                 return found, True
             if horizon is not None and (
-                any(n.at < horizon for n in page) or _cursor_before(page_cursor, horizon)
+                any(n.at < horizon for n in page) or cursor_before(page_cursor, horizon)
             ):
                 return found, True
         logger.warning(
@@ -204,7 +161,7 @@ class BlueskySource:
         )
         return found, False
 
-    def _post_from(self, note: _Note) -> Post | None:
+    def _post_from(self, note: Note) -> Post | None:
         """The notification's post, or None (logged) when it is not what we expect."""
         try:
             uri, cid, record = note.uri, str(note.raw["cid"]), note.raw["record"]
@@ -325,7 +282,7 @@ class BlueskySource:
         record: dict[str, Any] = {
             "$type": POST,
             "text": text,
-            "createdAt": _iso(datetime.now(UTC)),
+            "createdAt": iso(datetime.now(UTC)),
             "reply": {"root": root, "parent": parent},
         }
         facets = facets_for(text, resolve=self._did_of)
@@ -366,15 +323,6 @@ class BlueskySource:
         return SentReply(remote_id=uri, url=url, extra=extra)
 
 
-def _cursor_before(cursor: str, horizon: datetime) -> bool:
-    # The reference AppView's cursor is the listing time of the last notification it
-    # looked at; a cursor that reads otherwise says nothing here.
-    try:
-        return _time(cursor) < horizon
-    except ValueError:
-        return False
-
-
 def _profile_url(handle: str, did: str) -> str:
     who = did if handle in ("", "handle.invalid") else handle
     return f"https://bsky.app/profile/{who}"
@@ -397,14 +345,3 @@ def _embed_note(embed: Any, text: str) -> str:
         uri = external.get("uri") if isinstance(external, Mapping) else None
         return f"[link: {uri}]" if isinstance(uri, str) and uri not in text else ""
     return ""
-
-
-def _time(value: str) -> datetime:
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"no time zone in {value!r}")
-    return moment.astimezone(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
