@@ -28,8 +28,27 @@ def send(
     **kwargs: Any,
 ) -> httpx.Response:
     """One request; a 2xx response or a DeliveryError. Secrets never reach the message."""
+    response = request(
+        client, method, url, network=network, may_have_happened=may_have_happened, **kwargs
+    )
+    if response.is_success:
+        return response
+    raise error_for(response, network=network)
+
+
+def request(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    network: str,
+    may_have_happened: bool = False,
+    **kwargs: Any,
+) -> httpx.Response:
+    """One request; the response whatever its status. A timeout or a transport error is a
+    DeliveryError, or UnknownOutcome when the request may have been carried out."""
     try:
-        response = client.request(method, url, **kwargs)
+        return client.request(method, url, **kwargs)
     except httpx.TimeoutException as exc:
         reason = f"{network} did not answer in time"
         # A read timeout after a POST left: it may have been published.
@@ -38,9 +57,6 @@ def send(
         raise DeliveryError(reason) from None
     except httpx.TransportError as exc:
         raise DeliveryError(f"{network} could not be reached ({type(exc).__name__})") from None
-    if response.is_success:
-        return response
-    raise error_for(response, network=network)
 
 
 def error_for(response: httpx.Response, *, network: str) -> DeliveryError:

@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 
-from bot.domain import DeliveryError, RateLimited, UnknownOutcome
+from bot.domain import DeliveryError, RateLimited
 from bot.settings import Secret
 from bot.sources.base import SessionStore, stored_session
-from bot.sources.transport import error_for, retry_after
+from bot.sources.transport import error_for, request, retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -265,17 +265,16 @@ class XrpcClient:
         wait = self._blocked_until.get(nsid, 0.0) - time.monotonic()
         if wait > 0:
             raise RateLimited(f"{NETWORK} rate limit reached ({nsid})", retry_after=wait)
-        try:
-            response = self._client.request(
-                method, f"/xrpc/{nsid}", headers=headers, params=params, json=body
-            )
-        except httpx.TimeoutException as exc:
-            reason = f"{NETWORK} did not answer in time"
-            if may_have_happened and not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-                raise UnknownOutcome(reason) from None
-            raise DeliveryError(reason) from None
-        except httpx.TransportError as exc:
-            raise DeliveryError(f"{NETWORK} could not be reached ({type(exc).__name__})") from None
+        response = request(
+            self._client,
+            method,
+            f"/xrpc/{nsid}",
+            network=NETWORK,
+            may_have_happened=may_have_happened,
+            headers=headers,
+            params=params,
+            json=body,
+        )
         # https://docs.bsky.app/docs/advanced-guides/rate-limits: ratelimit-remaining and
         # ratelimit-reset (epoch seconds) come with every limited response.
         if response.headers.get("ratelimit-remaining") == "0" or response.status_code == 429:
