@@ -27,7 +27,9 @@ DEFAULT_MASTODON_URL_WEIGHT = 23
 UNCOUNTED_FACTOR = 10
 """A text longer than this many times the limit is refused without counting it."""
 
-_GRAPHEME = regex.compile(r"\X")
+# One grapheme cluster (what a person sees as one character): the pattern every length
+# limit and every cut in the bot uses.
+GRAPHEME = regex.compile(r"\X")
 
 # Mastodon's server finds URLs with twitter-text's extractor, loosened in
 # https://github.com/mastodon/mastodon/blob/main/config/initializers/twitter_regex.rb and
@@ -101,7 +103,7 @@ def refusal_key(verdict: LengthVerdict) -> str:
 
 def grapheme_count(text: str) -> int:
     """Characters as a reader counts them: extended grapheme clusters (Unicode `\\X`)."""
-    return len(_GRAPHEME.findall(text))
+    return len(GRAPHEME.findall(text))
 
 
 def _domain_is_valid(url: str, domain: str) -> bool:

@@ -3,7 +3,6 @@ each reader sees in their own time zone."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from bot.catalog import say
@@ -16,13 +15,6 @@ def capped(lines: list[str]) -> list[str]:
     if len(lines) <= LIST_LIMIT:
         return lines
     return [*lines[:LIST_LIMIT], say("list.more", n=len(lines) - LIST_LIMIT)]
-
-
-def when(moment: datetime) -> str:
-    # https://api.slack.com/reference/surfaces/formatting#date-formatting: each reader sees
-    # it in their own time zone; the fallback is UTC.
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def header(text: str) -> dict[str, Any]:

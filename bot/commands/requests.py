@@ -133,13 +133,6 @@ def since_for(period: str, now: datetime) -> datetime | None:
     return None if span is None else now - span
 
 
-def archive_permalink(channel: str, ts: str) -> str:
-    """A link to a Slack message without a Web API call: the path chat.getPermalink returns
-    (`/archives/<channel>/p<ts without the dot>`), on slack.com, which sends a signed-in
-    person to their workspace."""
-    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
-
-
 def echo(text: str) -> str:
     """The person's own input, quoted back inside `code`: inert and short."""
     return cut(escape_mrkdwn(text.replace("`", "'")), ECHO_LIMIT)

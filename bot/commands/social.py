@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.catalog import duration, say
-from bot.commands.blocks import capped, context, header, section, sections, when
+from bot.commands.blocks import capped, context, header, section, sections
 from bot.commands.requests import (
     ERROR_LIMIT,
     LIST_LIMIT,
@@ -23,7 +23,6 @@ from bot.commands.requests import (
     Request,
     SourcesRequest,
     StatsRequest,
-    archive_permalink,
     echo,
     parse,
     since_for,
@@ -31,7 +30,7 @@ from bot.commands.requests import (
 from bot.settings import AccountSettings
 from bot.slack.blocks import cut
 from bot.slack.escape import escape_mrkdwn, slack_link
-from bot.slack.render import Blocks, network_name
+from bot.slack.render import Blocks, archive_permalink, network_name, when
 from bot.stats import Stats, compute_stats
 from bot.store import Store, outbox, utcnow
 from bot.store import accounts as account_store

@@ -22,6 +22,7 @@ from slack_sdk import WebClient
 from bot.domain import DeliveryError, RateLimited, UnknownOutcome, capped_wait
 from bot.ports import SlackUser, Workspace
 from bot.slack.blocks import fit_message
+from bot.slack.render import archive_permalink
 
 METADATA_EVENT_TYPE = "socialbridge_message"
 # Who may reply publicly is checked on every reply; a minute-old member list is fresh enough
@@ -284,8 +285,7 @@ class SlackApi:
             except DeliveryError:
                 url = ""
             self._workspace_url = url if url.startswith("https://") else "https://slack.com/"
-        base = self._workspace_url.rstrip("/")
-        return f"{base}/archives/{channel}/p{ts.replace('.', '')}"
+        return archive_permalink(channel, ts, base=self._workspace_url)
 
     def auth_test(self) -> Mapping[str, Any]:
         return self._call("auth.test", {})

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import regex
+from bot.textlength import GRAPHEME
 
 __all__ = [
     "BUTTON_TEXT_LIMIT",
@@ -48,7 +48,6 @@ ID_LIMIT = 255  # block_id, action_id
 
 ELLIPSIS = "…"
 
-_GRAPHEME = regex.compile(r"\X")
 # What a cut may leave dangling at the end of escaped mrkdwn: half an entity or an open token.
 _PARTIAL_ENTITY = re.compile(r"&(?:a|am|amp|l|lt|g|gt)?$")
 
@@ -86,7 +85,7 @@ def cut(text: str, limit: int, *, mrkdwn: bool = True) -> str:
         return ""
     used = 0
     end = 0
-    for cluster in _GRAPHEME.finditer(text):
+    for cluster in GRAPHEME.finditer(text):
         size = _units(cluster.group())
         if used + size > budget:
             break

@@ -77,7 +77,7 @@ def status_line(status: StatusView) -> str:
     # Slack renders {ago} ("5 minutes ago") at reading time, so the card's age stays true
     # between updates without the bot rewriting every open card on a timer.
     # https://api.slack.com/reference/surfaces/formatting#date-formatting
-    since = _date_token(waiting_since, "{ago}", f"{waiting_since:%H:%M} UTC")
+    since = date_token(waiting_since, "{ago}", f"{waiting_since:%H:%M} UTC")
     if status.assignee:
         return say("status.claimed", user=status.assignee, since=since)
     if status.reopened:
@@ -99,7 +99,7 @@ def render_card(post: PostView, status: StatusView) -> tuple[str, Blocks]:
             "text": _mrkdwn(_body(post.text)),
         },
         _context(
-            _when(post.created_at)
+            when(post.created_at)
             + "  ·  "
             + slack_link(post.url, say("card.open_on", network=network_name(post.network)))
         ),
@@ -197,7 +197,7 @@ def render_followup(post: PostView) -> tuple[str, Blocks]:
     name, author = _author(post)
     blocks: Blocks = [
         _context(
-            f"*{name}* {author}  ·  {_when(post.created_at)}  ·  "
+            f"*{name}* {author}  ·  {when(post.created_at)}  ·  "
             + slack_link(post.url, say("card.open_on", network=network_name(post.network)))
         ),
         {"type": "section", "text": _mrkdwn(_body(post.text))},
@@ -212,7 +212,7 @@ def _erased_card(post: PostView, status: StatusView) -> tuple[str, Blocks]:
     blocks: Blocks = [
         _context(author),
         {"type": "section", "text": _mrkdwn(say("erased.text"))},
-        _context(_when(post.created_at)),
+        _context(when(post.created_at)),
         _context(status_line(status), block_id="status"),
         _buttons(status, post),
     ]
@@ -222,7 +222,7 @@ def _erased_card(post: PostView, status: StatusView) -> tuple[str, Blocks]:
 def _erased_followup(post: PostView) -> tuple[str, Blocks]:
     author = say("erased.author", network=network_name(post.network))
     blocks: Blocks = [
-        _context(f"{author}  ·  {_when(post.created_at)}"),
+        _context(f"{author}  ·  {when(post.created_at)}"),
         {"type": "section", "text": _mrkdwn(say("erased.text"))},
     ]
     return say("erased.notification", network=network_name(post.network)), blocks
@@ -246,12 +246,12 @@ def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
-def _when(moment: datetime) -> str:
+def when(moment: datetime) -> str:
     # Each reader sees it in their own time zone; the fallback is UTC.
-    return _date_token(moment, "{date_short_pretty} {time}", f"{moment:%Y-%m-%d %H:%M} UTC")
+    return date_token(moment, "{date_short_pretty} {time}", f"{moment:%Y-%m-%d %H:%M} UTC")
 
 
-def _date_token(moment: datetime, template: str, fallback: str) -> str:
+def date_token(moment: datetime, template: str, fallback: str) -> str:
     """https://api.slack.com/reference/surfaces/formatting#date-formatting"""
     return f"<!date^{int(moment.timestamp())}^{template}|{escape_plain_text(fallback)}>"
 
@@ -261,3 +261,10 @@ def _context(text: str, *, block_id: str | None = None) -> dict[str, Any]:
     if block_id:
         block["block_id"] = block_id
     return block
+
+
+def archive_permalink(channel: str, ts: str, *, base: str = "https://slack.com") -> str:
+    """A link to a Slack message without a Web API call: the path chat.getPermalink returns
+    (`/archives/<channel>/p<ts without the dot>`), on the workspace's URL, or on slack.com,
+    which sends a signed-in person to their workspace."""
+    return f"{base.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"

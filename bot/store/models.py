@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import regex
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-_GRAPHEME = regex.compile(r"\X")
+from bot.textlength import GRAPHEME
 
 
 def utcnow() -> datetime:
@@ -35,7 +34,7 @@ def fit_text(model: type[SQLModel], name: str, value: str) -> str:
     if len(value) <= limit:
         return value
     end = 0
-    for cluster in _GRAPHEME.finditer(value):
+    for cluster in GRAPHEME.finditer(value):
         if cluster.end() > limit:
             break
         end = cluster.end()

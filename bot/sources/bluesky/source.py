@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-import regex
-
 from bot.domain import (
     Author,
     DeliveryError,
@@ -31,7 +29,7 @@ from bot.sources.bluesky.cursor import POST, REASONS, Mark, Note, cursor_before,
 from bot.sources.bluesky.richtext import facets_for, plain_text_of
 from bot.sources.bluesky.tid import tid_for_key
 from bot.sources.bluesky.xrpc import XrpcClient, XrpcError
-from bot.textlength import too_long_to_count
+from bot.textlength import GRAPHEME, too_long_to_count
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +42,6 @@ LOOKBACK = timedelta(minutes=15)
 # app.bsky.feed.post: text has maxGraphemes 300 and maxLength 3000 (UTF-8 bytes).
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
-_GRAPHEME = regex.compile(r"\X")
 _PROXY = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]+#[a-zA-Z0-9_-]+$")
 
 
@@ -226,7 +223,7 @@ class BlueskySource:
         too_long = too_long_to_count(text, limit=MAX_GRAPHEMES)
         if too_long is not None:
             return too_long
-        graphemes = _GRAPHEME.findall(text)
+        graphemes = GRAPHEME.findall(text)
         limit = MAX_GRAPHEMES
         if len(text.encode("utf-8")) > MAX_BYTES:
             size = 0

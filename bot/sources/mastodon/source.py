@@ -28,7 +28,7 @@ from bot.settings import AccountSettings, NetworkKeys
 from bot.sources.base import SessionStore
 from bot.sources.mastodon.html import mastodon_html_to_text
 from bot.sources.transport import send
-from bot.textlength import mastodon_length, too_long_to_count
+from bot.textlength import DEFAULT_MASTODON_URL_WEIGHT, mastodon_length, too_long_to_count
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ PAGE_SIZE = 40  # the documented default; 80 is the maximum
 MAX_PAGES_PER_POLL = 50  # the rest waits for the next poll; the cursor keeps the place
 # Until /api/v2/instance answers: Mastodon's stock limits.
 DEFAULT_MAX_CHARACTERS = 500
-DEFAULT_URL_WEIGHT = 23
 # The limits are read by the poll, never by a Slack listener (which must answer Slack
 # within 3 s whatever Mastodon does); known limits are read again this often.
 LIMITS_REFRESH_SECONDS = 3600.0
@@ -172,7 +171,7 @@ class MastodonSource:
 
     def _instance_limits(self) -> tuple[int, int]:
         with self._limits_lock:
-            return self._limits or (DEFAULT_MAX_CHARACTERS, DEFAULT_URL_WEIGHT)
+            return self._limits or (DEFAULT_MAX_CHARACTERS, DEFAULT_MASTODON_URL_WEIGHT)
 
     def _refresh_limits(self) -> None:
         """Read the instance's limits if unknown (every poll until it answers) or older
