@@ -36,10 +36,6 @@ def section(text: str) -> dict[str, Any]:
     }
 
 
-def context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text, "verbatim": True}]}
-
-
 def sections(lines: list[str]) -> Blocks:
     """Lines packed into as few section blocks as Slack's 3,000-character limit allows."""
     blocks: Blocks = []

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.catalog import duration, say
-from bot.commands.blocks import capped, context, header, section, sections
+from bot.commands.blocks import capped, header, section, sections
 from bot.commands.requests import (
     ERROR_LIMIT,
     LIST_LIMIT,
@@ -30,7 +30,7 @@ from bot.commands.requests import (
 from bot.settings import AccountSettings
 from bot.slack.blocks import cut
 from bot.slack.escape import escape_mrkdwn, slack_link
-from bot.slack.render import Blocks, archive_permalink, network_name, when
+from bot.slack.render import Blocks, archive_permalink, context_block, network_name, when
 from bot.stats import Stats, compute_stats
 from bot.store import Store, outbox, utcnow
 from bot.store import accounts as account_store
@@ -204,7 +204,7 @@ class SocialCommand:
         if len(stats.per_person) > LIST_LIMIT:
             people.append(say("list.more", n=len(stats.per_person) - LIST_LIMIT))
         blocks += sections([say("stats.by_person"), *(people or [say("stats.nobody")])])
-        blocks.append(context(say("stats.footnote", now=when(now))))
+        blocks.append(context_block(say("stats.footnote", now=when(now))))
         return blocks
 
     # ---- open / mine ------------------------------------------------------------------
@@ -295,7 +295,7 @@ class SocialCommand:
             queue = say("sources.queue", total=sum(by_kind.values()), by_kind=kinds)
         else:
             queue = say("sources.queue_empty")
-        blocks = [header(title), *sections(lines), context(queue)]
+        blocks = [header(title), *sections(lines), context_block(queue)]
         return CommandAnswer(text=title + "\n" + "\n".join(lines), blocks=blocks)
 
     def _person(self, user_id: str) -> str:

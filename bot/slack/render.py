@@ -91,22 +91,24 @@ def render_card(post: PostView, status: StatusView) -> tuple[str, Blocks]:
         return _erased_card(post, status)
     name, author = _author(post)
     blocks: Blocks = [
-        _context(
+        context_block(
             say("card.from", name=f"*{name}*", handle=author, network=network_name(post.network))
         ),
         {
             "type": "section",
             "text": _mrkdwn(_body(post.text)),
         },
-        _context(
+        context_block(
             when(post.created_at)
             + "  ·  "
             + slack_link(post.url, say("card.open_on", network=network_name(post.network)))
         ),
     ]
     if post.private:
-        blocks.insert(0, _context(say("card.private", handle=escape_mrkdwn(_plain_handle(post)))))
-    blocks.append(_context(status_line(status), block_id="status"))
+        blocks.insert(
+            0, context_block(say("card.private", handle=escape_mrkdwn(_plain_handle(post))))
+        )
+    blocks.append(context_block(status_line(status), block_id="status"))
     blocks.append(_buttons(status, post))
     text = say(
         "card.notification",
@@ -196,7 +198,7 @@ def render_followup(post: PostView) -> tuple[str, Blocks]:
         return _erased_followup(post)
     name, author = _author(post)
     blocks: Blocks = [
-        _context(
+        context_block(
             f"*{name}* {author}  ·  {when(post.created_at)}  ·  "
             + slack_link(post.url, say("card.open_on", network=network_name(post.network)))
         ),
@@ -210,10 +212,10 @@ def _erased_card(post: PostView, status: StatusView) -> tuple[str, Blocks]:
     """The card once its post is erased: no name, text or link, still claimable."""
     author = say("erased.author", network=network_name(post.network))
     blocks: Blocks = [
-        _context(author),
+        context_block(author),
         {"type": "section", "text": _mrkdwn(say("erased.text"))},
-        _context(when(post.created_at)),
-        _context(status_line(status), block_id="status"),
+        context_block(when(post.created_at)),
+        context_block(status_line(status), block_id="status"),
         _buttons(status, post),
     ]
     return say("erased.notification", network=network_name(post.network)), blocks
@@ -222,7 +224,7 @@ def _erased_card(post: PostView, status: StatusView) -> tuple[str, Blocks]:
 def _erased_followup(post: PostView) -> tuple[str, Blocks]:
     author = say("erased.author", network=network_name(post.network))
     blocks: Blocks = [
-        _context(f"{author}  ·  {when(post.created_at)}"),
+        context_block(f"{author}  ·  {when(post.created_at)}"),
         {"type": "section", "text": _mrkdwn(say("erased.text"))},
     ]
     return say("erased.notification", network=network_name(post.network)), blocks
@@ -256,7 +258,7 @@ def date_token(moment: datetime, template: str, fallback: str) -> str:
     return f"<!date^{int(moment.timestamp())}^{template}|{escape_plain_text(fallback)}>"
 
 
-def _context(text: str, *, block_id: str | None = None) -> dict[str, Any]:
+def context_block(text: str, *, block_id: str | None = None) -> dict[str, Any]:
     block: dict[str, Any] = {"type": "context", "elements": [_mrkdwn(text)]}
     if block_id:
         block["block_id"] = block_id
