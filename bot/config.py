@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
@@ -24,8 +25,10 @@ from bot.settings import (
     Secret,
     Settings,
     SlackSettings,
+    SlaSettings,
     StoreSettings,
 )
+from bot.sla.clock import BusinessHours, PublicHolidays, parse_duration, parse_timezone, parse_week
 from bot.slack.prefixes import MAX_PREFIX_LENGTH, prefix_key
 
 __all__ = [  # the types live in bot/settings.py; the loader's callers may name them here
@@ -35,6 +38,7 @@ __all__ = [  # the types live in bot/settings.py; the loader's callers may name 
     "NetworkKeys",
     "Secret",
     "Settings",
+    "SlaSettings",
     "SlackSettings",
     "StoreSettings",
     "load_settings",
@@ -46,7 +50,7 @@ DEFAULT_DATABASE_URL = "sqlite:///data/socialbridge.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
-COMMON_ACCOUNT_KEYS = frozenset({"name", "network", "server", "channel", "poll_seconds"})
+COMMON_ACCOUNT_KEYS = frozenset({"name", "network", "server", "channel", "poll_seconds", "sla"})
 
 _SLACK_TYPES: dict[str, type] = {
     "mode": str,
@@ -73,6 +77,22 @@ _DELIVERY_TYPES: dict[str, type] = {
     "backoff_max_seconds": float,
 }
 _STORE_TYPES: dict[str, type] = {"retention_days": int}
+# [sla] as written when a key is left out; every value is a string in the file.
+SLA_DEFAULTS: dict[str, str] = {
+    "first_response": "30m",
+    "next_response": "2h",
+    "warn_before": "10m",
+    "business_hours": "always",
+    "timezone": "UTC",
+    "holidays": "",
+    "escalate_to": "",
+}
+_SLA_TYPES: dict[str, type] = dict.fromkeys(SLA_DEFAULTS, str)
+_SLACK_ID = re.compile(r"[SU][A-Z0-9]{2,}")  # a user group (S…) or a user (U…)
+
+_Parsed = TypeVar("_Parsed")
+# One key of an [sla] table: its text and the label of the table that set it.
+_SlaValues = dict[str, tuple[str, str]]
 
 
 def load_settings(
@@ -113,7 +133,7 @@ def parse_settings(
     networks: Mapping[str, NetworkKeys],
 ) -> Settings:
     where = str(config_path)
-    _reject_unknown(raw, {"slack", "delivery", "store", "accounts"}, where, "top level")
+    _reject_unknown(raw, {"slack", "delivery", "store", "accounts", "sla"}, where, "top level")
     slack = _slack_section(raw, where)
     delivery = DeliverySettings(
         **_section(raw.get("delivery", {}), _DELIVERY_TYPES, where, "[delivery]")
@@ -123,7 +143,8 @@ def parse_settings(
     store = StoreSettings(**_section(raw.get("store", {}), _STORE_TYPES, where, "[store]"))
     if store.retention_days < 0:
         raise ConfigError(f"{where}: [store] retention_days must be 0 (keep) or more")
-    accounts = _accounts(raw, where, environ, networks)
+    sla_values = _sla_values(raw["sla"], where, "[sla]") if "sla" in raw else None
+    accounts = _accounts(raw, where, environ, networks, sla_values)
 
     def secret(var: str) -> Secret | None:
         value = environ.get(var, "")
@@ -147,6 +168,7 @@ def parse_settings(
         store=store,
         secret_key=_fernet_keys(secret("SOCIALBRIDGE_SECRET_KEY")),
         ops_token=secret("SOCIALBRIDGE_OPS_TOKEN"),
+        sla=None if sla_values is None else _sla(sla_values, where, "[sla]"),
     )
 
 
@@ -167,12 +189,13 @@ def _accounts(
     where: str,
     environ: Mapping[str, str],
     networks: Mapping[str, NetworkKeys],
+    sla_values: _SlaValues | None,
 ) -> tuple[AccountSettings, ...]:
     accounts_raw = raw.get("accounts", [])
     if not isinstance(accounts_raw, list):
         raise ConfigError(f"{where}: accounts must be a list of [[accounts]] tables")
     accounts = tuple(
-        _account(entry, index, where, environ, networks)
+        _account(entry, index, where, environ, networks, sla_values)
         for index, entry in enumerate(accounts_raw, start=1)
     )
     names = [a.name for a in accounts]
@@ -270,6 +293,7 @@ def _account(
     where: str,
     environ: Mapping[str, str],
     networks: Mapping[str, NetworkKeys],
+    sla_values: _SlaValues | None,
 ) -> AccountSettings:
     label = f"[[accounts]] #{index}"
     if not isinstance(entry, dict):
@@ -298,6 +322,11 @@ def _account(
     if poll <= 0:
         raise ConfigError(f"{where}: {label} poll_seconds must be more than 0")
     options, secrets = _network_keys(entry, keys, where, label, environ)
+    if "sla" in entry:
+        sla_label = f"[accounts.sla] of {entry['name']!r}"
+        sla_values = (sla_values or {}) | _sla_values(entry["sla"], where, sla_label)
+    else:
+        sla_label = "[sla]"
     return AccountSettings(
         name=entry["name"],
         network=network,
@@ -306,6 +335,7 @@ def _account(
         poll_seconds=poll,
         options=options,
         secrets=secrets,
+        sla=None if sla_values is None else _sla(sla_values, where, sla_label),
     )
 
 
@@ -350,3 +380,50 @@ def _network_keys(
         else:
             options[key] = value
     return options, secrets
+
+
+def _sla_values(table: Any, where: str, label: str) -> _SlaValues:
+    """The keys one [sla] table sets, each with that table's label for error lines."""
+    return {key: (value, label) for key, value in _section(table, _SLA_TYPES, where, label).items()}
+
+
+def _sla(values: _SlaValues, where: str, label: str) -> SlaSettings:
+    """[sla] values over the defaults (an account's over the top level's), checked; `label`
+    names the table these settings are for."""
+    given = {key: (text, "[sla]") for key, text in SLA_DEFAULTS.items()} | values
+
+    def parsed(key: str, parse: Callable[[str], _Parsed]) -> _Parsed:
+        text, source = given[key]
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {source} {key}: {exc}") from None
+
+    targets = {key: parsed(key, parse_duration) for key in ("first_response", "next_response")}
+    for key, target in targets.items():
+        if not target:
+            raise ConfigError(f"{where}: {given[key][1]} {key} must be more than 0s")
+    warn_before = parsed("warn_before", parse_duration)
+    if warn_before and warn_before >= min(targets.values()):
+        raise ConfigError(
+            f"{where}: {label} warn_before ({given['warn_before'][0]!r}) must be shorter than "
+            f"first_response ({given['first_response'][0]!r}) and next_response "
+            f'({given["next_response"][0]!r}), or "0s" for no reminder'
+        )
+    escalate_to, source = given["escalate_to"]
+    if escalate_to and not _SLACK_ID.fullmatch(escalate_to):
+        raise ConfigError(
+            f'{where}: {source} escalate_to must be a user group id (S…), a user id (U…) or "", '
+            f"got {escalate_to!r}"
+        )
+    return SlaSettings(
+        first_response=targets["first_response"],
+        next_response=targets["next_response"],
+        warn_before=warn_before,
+        business_hours=BusinessHours(
+            parsed("business_hours", parse_week),
+            parsed("timezone", parse_timezone),
+            parsed("holidays", PublicHolidays.parse),
+        ),
+        escalate_to=escalate_to,
+    )

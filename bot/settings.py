@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+
+from bot.sla.clock import BusinessHours
 
 
 class ConfigError(Exception):
@@ -70,6 +73,17 @@ class StoreSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SlaSettings:
+    """Response targets in business time ([sla], overridden per account in [accounts.sla])."""
+
+    first_response: timedelta  # from a conversation's opening to the first public answer
+    next_response: timedelta  # from the customer's next message to our next public answer
+    warn_before: timedelta  # the reminder this long before the due time; 0 = none
+    business_hours: BusinessHours
+    escalate_to: str  # "S…" user group or "U…" user named in reminders and breaches; or ""
+
+
+@dataclass(frozen=True, slots=True)
 class AccountSettings:
     name: str
     network: str
@@ -78,6 +92,7 @@ class AccountSettings:
     poll_seconds: float
     options: Mapping[str, str] = field(default_factory=dict)  # network-specific, non-secret
     secrets: Mapping[str, Secret] = field(default_factory=dict)  # "token" -> Secret(...)
+    sla: SlaSettings | None = None  # None: no response clock for this account
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +110,7 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     secret_key: Secret | None = None  # SOCIALBRIDGE_SECRET_KEY: encrypts stored logins
     ops_token: Secret | None = None  # SOCIALBRIDGE_OPS_TOKEN: guards /metrics, /healthz details
+    sla: SlaSettings | None = None  # the [sla] table as written; accounts carry their own
 
 
 # Per network: which keys an [[accounts]] entry may carry beyond the common ones. Keys that

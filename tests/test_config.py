@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, SlaSettings, load_settings
+from bot.sla.clock import BusinessHours
 
 GOOD = """
 [slack]
@@ -180,3 +182,123 @@ def test_the_ops_token_is_read_from_the_environment_and_hidden(tmp_path: Path) -
     assert "ops-secret-1" not in repr(settings)
     unset = _load(tmp_path, GOOD)
     assert isinstance(unset, Settings) and unset.ops_token is None
+
+
+SLA = """
+[sla]
+first_response = "15m"
+next_response = "1h30m"
+warn_before = "5m"
+business_hours = "Mon-Fri 09:00-17:00"
+timezone = "Europe/Berlin"
+holidays = "DE-BY"
+escalate_to = "S0123ABCD"
+"""
+
+
+def _settings(tmp_path: Path, text: str) -> Settings:
+    settings = _load(tmp_path, text)
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def test_without_an_sla_table_there_is_no_clock(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, GOOD)
+    assert settings.sla is None and settings.accounts[0].sla is None
+
+
+def test_the_sla_table_gives_targets_business_hours_and_whom_to_escalate_to(
+    tmp_path: Path,
+) -> None:
+    settings = _settings(tmp_path, SLA + GOOD)
+    sla = settings.sla
+    assert sla is not None and settings.accounts[0].sla == sla
+    assert (sla.first_response, sla.next_response, sla.warn_before) == (
+        timedelta(minutes=15),
+        timedelta(hours=1, minutes=30),
+        timedelta(minutes=5),
+    )
+    assert sla.business_hours == BusinessHours.parse(
+        "Mon-Fri 09:00-17:00", timezone="Europe/Berlin", holidays="DE-BY"
+    )
+    assert sla.escalate_to == "S0123ABCD"
+
+
+def test_an_empty_sla_table_runs_the_clock_with_the_defaults(tmp_path: Path) -> None:
+    sla = _settings(tmp_path, "[sla]\n" + GOOD).sla
+    assert sla == SlaSettings(
+        first_response=timedelta(minutes=30),
+        next_response=timedelta(hours=2),
+        warn_before=timedelta(minutes=10),
+        business_hours=BusinessHours.parse("always", timezone="UTC"),
+        escalate_to="",
+    )
+
+
+def test_an_account_overrides_single_sla_keys_and_keeps_the_rest(tmp_path: Path) -> None:
+    text = SLA + GOOD + '\n[accounts.sla]\nfirst_response = "1h"\nescalate_to = "U0123ABCD"\n'
+    settings = _settings(tmp_path, text)
+    assert settings.sla is not None and settings.sla.first_response == timedelta(minutes=15)
+    account = settings.accounts[0].sla
+    assert account is not None
+    assert account.first_response == timedelta(hours=1) and account.escalate_to == "U0123ABCD"
+    assert account.business_hours == settings.sla.business_hours
+    assert account.next_response == settings.sla.next_response
+
+
+def test_an_account_sla_table_alone_runs_the_clock_for_that_account_only(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, GOOD + '\n[accounts.sla]\nbusiness_hours = "Mon 09:00-10:00"\n')
+    account = settings.accounts[0].sla
+    assert settings.sla is None and account is not None
+    assert account.first_response == timedelta(minutes=30)
+    assert account.business_hours.week[0] == ((540, 600),) and account.business_hours.week[1] == ()
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('first_response = "30"', "[sla] first_response: '30' is not a duration"),
+        ('next_response = "1.5h"', "[sla] next_response: '1.5h' is not a duration"),
+        ('warn_before = "ten minutes"', "[sla] warn_before: 'ten minutes' is not a duration"),
+        ('first_response = "0s"', "[sla] first_response must be more than 0s"),
+        ('warn_before = "30m"', "[sla] warn_before ('30m') must be shorter than first_response"),
+        ('business_hours = "Mo-Fr 09:00-17:00"', "[sla] business_hours: unknown weekday 'Mo'"),
+        ('business_hours = "Mon 09:00-25:00"', "[sla] business_hours: '25:00' is not a time"),
+        ('timezone = "Europe/Berln"', "[sla] timezone: unknown time zone 'Europe/Berln'"),
+        ('holidays = "XX"', "[sla] holidays: unknown country 'XX'"),
+        ('holidays = "DE-XX"', "[sla] holidays: unknown subdivision 'XX' of DE"),
+        ('escalate_to = "@support"', "[sla] escalate_to must be a user group id (S…)"),
+        ('escalate_to = "C0123ABCD"', "[sla] escalate_to must be a user group id (S…)"),
+        ("first_response = 30", "[sla] first_response must be a str"),
+        ('first_respons = "30m"', "[sla]: unknown key 'first_respons'"),
+    ],
+)
+def test_a_bad_sla_value_names_the_file_and_the_key(
+    tmp_path: Path, line: str, expected: str
+) -> None:
+    message = _error(tmp_path, f"[sla]\n{line}\n" + GOOD)
+    assert "socialbridge.toml" in message and expected in message
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('first_response = "soon"', "first_response: 'soon' is not a duration"),
+        ('first_response = "5m"', "warn_before ('5m') must be shorter than first_response"),
+        ('timezone = "Mars/Base"', "timezone: unknown time zone 'Mars/Base'"),
+        ('holidays = "DE-ZZ"', "holidays: unknown subdivision 'ZZ' of DE"),
+        ('escalate_to = "support"', "escalate_to must be a user group id (S…)"),
+        ('escalate = "S0123ABCD"', ": unknown key 'escalate'"),
+    ],
+)
+def test_a_bad_account_sla_value_names_the_account_and_the_key(
+    tmp_path: Path, line: str, expected: str
+) -> None:
+    message = _error(tmp_path, SLA + GOOD + f"\n[accounts.sla]\n{line}\n")
+    assert "socialbridge.toml: [accounts.sla] of 'acme-mastodon'" in message
+    assert expected in message
+
+
+def test_an_account_sla_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
+    message = _error(tmp_path, GOOD + 'sla = "30m"\n')
+    assert "[accounts.sla] of 'acme-mastodon' must be a table" in message
