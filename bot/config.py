@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
@@ -28,7 +27,7 @@ from bot.settings import (
     SlaSettings,
     StoreSettings,
 )
-from bot.sla.clock import BusinessHours, PublicHolidays, parse_duration, parse_timezone, parse_week
+from bot.sla.settings import sla_settings
 from bot.slack.prefixes import MAX_PREFIX_LENGTH, prefix_key
 
 __all__ = [  # the types live in bot/settings.py; the loader's callers may name them here
@@ -88,9 +87,6 @@ SLA_DEFAULTS: dict[str, str] = {
     "escalate_to": "",
 }
 _SLA_TYPES: dict[str, type] = dict.fromkeys(SLA_DEFAULTS, str)
-_SLACK_ID = re.compile(r"[SU][A-Z0-9]{2,}")  # a user group (S…) or a user (U…)
-
-_Parsed = TypeVar("_Parsed")
 # One key of an [sla] table: its text and the label of the table that set it.
 _SlaValues = dict[str, tuple[str, str]]
 
@@ -168,7 +164,13 @@ def parse_settings(
         store=store,
         secret_key=_fernet_keys(secret("SOCIALBRIDGE_SECRET_KEY")),
         ops_token=secret("SOCIALBRIDGE_OPS_TOKEN"),
-        sla=None if sla_values is None else _sla(sla_values, where, "[sla]"),
+        sla=None
+        if sla_values is None
+        else sla_settings(
+            {key: (text, "[sla]") for key, text in SLA_DEFAULTS.items()} | sla_values,
+            where,
+            "[sla]",
+        ),
     )
 
 
@@ -335,7 +337,13 @@ def _account(
         poll_seconds=poll,
         options=options,
         secrets=secrets,
-        sla=None if sla_values is None else _sla(sla_values, where, sla_label),
+        sla=None
+        if sla_values is None
+        else sla_settings(
+            {key: (text, "[sla]") for key, text in SLA_DEFAULTS.items()} | sla_values,
+            where,
+            sla_label,
+        ),
     )
 
 
@@ -388,42 +396,6 @@ def _sla_values(table: Any, where: str, label: str) -> _SlaValues:
 
 
 def _sla(values: _SlaValues, where: str, label: str) -> SlaSettings:
-    """[sla] values over the defaults (an account's over the top level's), checked; `label`
-    names the table these settings are for."""
-    given = {key: (text, "[sla]") for key, text in SLA_DEFAULTS.items()} | values
-
-    def parsed(key: str, parse: Callable[[str], _Parsed]) -> _Parsed:
-        text, source = given[key]
-        try:
-            return parse(text)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: {source} {key}: {exc}") from None
-
-    targets = {key: parsed(key, parse_duration) for key in ("first_response", "next_response")}
-    for key, target in targets.items():
-        if not target:
-            raise ConfigError(f"{where}: {given[key][1]} {key} must be more than 0s")
-    warn_before = parsed("warn_before", parse_duration)
-    if warn_before and warn_before >= min(targets.values()):
-        raise ConfigError(
-            f"{where}: {label} warn_before ({given['warn_before'][0]!r}) must be shorter than "
-            f"first_response ({given['first_response'][0]!r}) and next_response "
-            f'({given["next_response"][0]!r}), or "0s" for no reminder'
-        )
-    escalate_to, source = given["escalate_to"]
-    if escalate_to and not _SLACK_ID.fullmatch(escalate_to):
-        raise ConfigError(
-            f'{where}: {source} escalate_to must be a user group id (S…), a user id (U…) or "", '
-            f"got {escalate_to!r}"
-        )
-    return SlaSettings(
-        first_response=targets["first_response"],
-        next_response=targets["next_response"],
-        warn_before=warn_before,
-        business_hours=BusinessHours(
-            parsed("business_hours", parse_week),
-            parsed("timezone", parse_timezone),
-            parsed("holidays", PublicHolidays.parse),
-        ),
-        escalate_to=escalate_to,
-    )
+    """[sla] values over the defaults (an account's over the top level's), checked."""
+    defaults = {key: (text, "[sla]") for key, text in SLA_DEFAULTS.items()}
+    return sla_settings(defaults | values, where, label)
