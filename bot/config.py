@@ -37,7 +37,6 @@ __all__ = [  # the types live in bot/settings.py; the loader's callers may name 
     "NetworkKeys",
     "Secret",
     "Settings",
-    "SlaSettings",
     "SlackSettings",
     "StoreSettings",
     "load_settings",
@@ -47,8 +46,6 @@ __all__ = [  # the types live in bot/settings.py; the loader's callers may name 
 DEFAULT_CONFIG_PATH = "config/socialbridge.toml"
 DEFAULT_DATABASE_URL = "sqlite:///data/socialbridge.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-
-
 COMMON_ACCOUNT_KEYS = frozenset({"name", "network", "server", "channel", "poll_seconds", "sla"})
 
 _SLACK_TYPES: dict[str, type] = {

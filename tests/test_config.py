@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.config import ConfigError, Settings, SlaSettings, load_settings
+from bot.config import ConfigError, Settings, load_settings
+from bot.settings import SlaSettings
 from bot.sla.clock import BusinessHours
 
 GOOD = """
