@@ -30,7 +30,7 @@ from twitter_text import parse_tweet  # type: ignore[import-untyped]
 
 from bot.sandbox.faults import Fault
 from bot.sandbox.http import Request, Response, RoutedServer
-from bot.sandbox.x_params import (
+from tests.fakes.x_params import (
     EXPANSIONS,
     INVALID_REQUEST,
     TWEET_FIELDS,
@@ -45,7 +45,7 @@ from bot.sandbox.x_params import (
     time_param,
     token_param,
 )
-from bot.sandbox.x_world import Json, UserRef, XWorld
+from tests.fakes.x_world import Json, UserRef, XWorld
 
 __all__ = ["DEFAULT_RATE_LIMITS", "FakeX"]
 
