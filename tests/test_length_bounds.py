@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from bot.config import AccountSettings, Secret
 from bot.sandbox.mastodon_api import FakeMastodon
-from bot.sandbox.x_api import FakeX
 from bot.sources import Source
 from bot.sources.bluesky.source import BlueskySource
 from bot.sources.mastodon.source import MastodonSource
@@ -24,6 +23,7 @@ from bot.sources.x.source import XSource
 from bot.sources.x.text import MAX_WEIGHTED_LENGTH, comparable_text, x_weighted_length
 from bot.textlength import UNCOUNTED_FACTOR, refusal_key
 from tests.bluesky.fake_pds import HANDLE, PASSWORD, FakePds
+from tests.fakes.x_api import FakeX
 
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"
 UNITS = [

@@ -17,12 +17,12 @@ from bot.config import AccountSettings, Secret
 from bot.domain import MAX_RETRY_AFTER_SECONDS, RateLimited
 from bot.sandbox.mastodon_api import FakeMastodon
 from bot.sandbox.slack_api import FakeSlack
-from bot.sandbox.x_api import FakeX
 from bot.slack.api import SlackApi
 from bot.sources.bluesky.source import BlueskySource
 from bot.sources.mastodon.source import MastodonSource
 from bot.sources.x.source import XSource
 from tests.bluesky.fake_pds import HANDLE, PASSWORD, FakePds
+from tests.fakes.x_api import FakeX
 
 ELEVEN_DAYS = 999_999
 

@@ -15,12 +15,12 @@ from cryptography.fernet import Fernet
 
 from bot.config import AccountSettings, ConfigError, Secret
 from bot.domain import DeliveryError, RateLimited, ReplyTarget, Visibility
-from bot.sandbox.x_api import FakeX
 from bot.sources import NETWORK_KEYS, SOURCES
 from bot.sources.x.source import XSource
 from bot.store import Store
 from bot.store import accounts as account_store
 from bot.store.credentials import SessionCipher, StoredSessions
+from tests.fakes.x_api import FakeX
 
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"
 

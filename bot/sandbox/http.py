@@ -1,29 +1,28 @@
-"""A loopback HTTP server base for the fakes: parsing, recording, faults, keep-alive.
+"""A loopback HTTP server base for the fakes: lifecycle, request log, faults, routing.
 
-Answers go out as one write with Content-Length and TCP_NODELAY, so a keep-alive client
-never waits ~40 ms on a delayed ACK (see DESIGN.md, Testing) and latencies measured through
-a fake are real.
+`LoopbackServer` runs a fake on 127.0.0.1 in a daemon thread, records every request, and
+applies the fault plan (faults.py) before and after the fake's own `dispatch`;
+`RoutedServer` adds a table of routes. The wire (parsing, keep-alive, one-write answers)
+is in http_wire.py and the request and response values in http_messages.py; their public
+names are re-exported here, where the fakes and the tests import them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import json
 import re
 import socket
 import threading
 import time
 import traceback
-import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import Self, TypeVar
 
 from bot.sandbox.faults import Fault, FaultPlan
+from bot.sandbox.http_messages import RecordedRequest, Request, Response, retry_after_value
+from bot.sandbox.http_wire import WireServer
 
 __all__ = [
     "Fault",
@@ -32,233 +31,11 @@ __all__ = [
     "RecordedRequest",
     "Request",
     "Response",
+    "RoutedServer",
     "retry_after_value",
 ]
 
 T = TypeVar("T")
-
-JSON_TYPE = "application/json; charset=utf-8"
-
-
-@dataclass(slots=True)
-class Request:
-    """A parsed request: query string, form or JSON body, lower-cased header names."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-    form: dict[str, list[str]] = field(default_factory=dict)
-    json: Any = None
-    received_at: float = field(default_factory=time.time)
-
-    @classmethod
-    def parse(cls, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Request:
-        split = urllib.parse.urlsplit(target)
-        lowered = {k.lower(): v for k, v in headers.items()}
-        request = cls(
-            method=method.upper(),
-            path=urllib.parse.unquote(split.path),
-            query=urllib.parse.parse_qs(split.query, keep_blank_values=True),
-            headers=lowered,
-            body=body,
-        )
-        content_type = lowered.get("content-type", "").split(";")[0].strip().lower()
-        if body and content_type == "application/x-www-form-urlencoded":
-            request.form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), True)
-        elif body and (content_type.endswith("json") or body.lstrip()[:1] in (b"{", b"[")):
-            with contextlib.suppress(ValueError):
-                request.json = json.loads(body)
-        return request
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """Query, form and JSON object merged (later wins); single values unwrapped."""
-        merged: dict[str, Any] = {}
-        for source in (self.query, self.form):
-            for key, values in source.items():
-                merged[key] = values if key.endswith("[]") or len(values) > 1 else values[0]
-        if isinstance(self.json, dict):
-            merged.update(self.json)
-        return merged
-
-    def get(self, name: str, default: Any = None) -> Any:
-        if isinstance(self.json, dict) and name in self.json:
-            return self.json[name]
-        for source in (self.form, self.query):
-            if name in source:
-                return source[name][0]
-        return default
-
-    def get_list(self, name: str) -> list[str]:
-        """An array parameter: `name[]=a&name[]=b`, repeated `name=`, or a JSON list."""
-        if isinstance(self.json, dict):
-            value = self.json.get(name, self.json.get(f"{name}[]"))
-            if isinstance(value, list):
-                return [str(v) for v in value]
-            if value is not None:
-                return [str(value)]
-        found: list[str] = []
-        for source in (self.query, self.form):
-            found.extend(source.get(f"{name}[]", []))
-            found.extend(source.get(name, []))
-        return found
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-    def bearer_token(self) -> str | None:
-        value = self.header("authorization") or ""
-        scheme, _, token = value.partition(" ")
-        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-@dataclass(slots=True)
-class Response:
-    """What a fake answers; `drop` closes the connection without an answer."""
-
-    status: int = 200
-    body: bytes = b""
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    content_type: str = JSON_TYPE
-    drop: bool = False
-
-    @classmethod
-    def of_json(
-        cls, data: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()
-    ) -> Response:
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-        return cls(status=status, body=body, headers=list(headers))
-
-    @classmethod
-    def of_text(
-        cls,
-        text: str | bytes,
-        status: int = 200,
-        content_type: str = "text/plain; charset=utf-8",
-        headers: Iterable[tuple[str, str]] = (),
-    ) -> Response:
-        body = text.encode() if isinstance(text, str) else text
-        return cls(status=status, body=body, headers=list(headers), content_type=content_type)
-
-    def parsed(self) -> Any:
-        if "json" not in self.content_type:
-            return None
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            return None
-
-
-@dataclass(slots=True)
-class RecordedRequest:
-    """One request as the fake saw it, and what it answered (status None = no answer)."""
-
-    method: str
-    path: str
-    route: str
-    names: tuple[str, ...]
-    params: dict[str, Any]
-    headers: dict[str, str]
-    body: bytes
-    time: float
-    status: int | None = None
-    response: Any = None
-    fault: str | None = None
-    answered_at: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Answered 2xx (and, for Slack, with `"ok": true`)."""
-        if self.status is None or not 200 <= self.status < 300:
-            return False
-        return not (isinstance(self.response, dict) and self.response.get("ok") is False)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], owner: LoopbackServer) -> None:
-        self.owner = owner
-        super().__init__(address, _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server_version = "socialbridge-sandbox"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read the recorded requests instead."""
-
-    @property
-    def owner(self) -> LoopbackServer:
-        return cast(_Server, self.server).owner
-
-    def setup(self) -> None:
-        super().setup()
-        self.owner._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        with contextlib.suppress(OSError):
-            super().finish()
-        self.owner._track(self.connection, add=False)
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
-
-    def _handle(self) -> None:
-        body = self._read_body()
-        request = Request.parse(self.command, self.path, dict(self.headers.items()), body)
-        response = self.owner._serve(request)
-        if response.drop:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self._write(response)
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _write(self, response: Response) -> None:
-        try:
-            phrase = HTTPStatus(response.status).phrase
-        except ValueError:
-            phrase = "Unknown"
-        body = b"" if self.command == "HEAD" else response.body
-        lines = [
-            f"HTTP/1.1 {response.status} {phrase}",
-            f"Server: {self.server_version}",
-            f"Date: {email.utils.formatdate(usegmt=True)}",
-            f"Content-Type: {response.content_type}",
-            f"Content-Length: {len(response.body)}",
-        ]
-        lines += [f"{name}: {value}" for name, value in response.headers]
-        if self.close_connection:
-            lines.append("Connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
-        try:
-            self.wfile.write(head + body)  # one write: no delayed-ACK stall on keep-alive
-            self.wfile.flush()
-        except OSError:  # the client gave up (a hang fault, a timeout): nothing to tell
-            self.close_connection = True
 
 
 class LoopbackServer:
@@ -282,7 +59,7 @@ class LoopbackServer:
         self._connections_lock = threading.Lock()
         self._stopping = threading.Event()
         self._host = host
-        self._httpd: _Server | None = _Server((host, port), self)
+        self._httpd: WireServer | None = WireServer((host, port), self)
         self._port = int(self._httpd.server_address[1])
         self._thread: threading.Thread | None = None
 
@@ -304,7 +81,7 @@ class LoopbackServer:
         if self.running:
             return self
         if self._httpd is None:
-            self._httpd = _Server((self._host, self._port), self)
+            self._httpd = WireServer((self._host, self._port), self)
         self._stopping.clear()
         httpd = self._httpd
         self._thread = threading.Thread(
@@ -481,12 +258,6 @@ def _phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
-
-
-def retry_after_value(value: float) -> str:
-    """Retry-After is whole seconds (RFC 9110); round up so a client never comes early."""
-    whole = int(value)
-    return str(whole if whole == value else whole + 1)
 
 
 RouteHandler = Callable[..., Response]

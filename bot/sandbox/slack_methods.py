@@ -1,7 +1,9 @@
-"""The Web API methods FakeSlack answers, each `(fake, request) -> result fields`.
+"""The Web API methods FakeSlack answers, each `(workspace, request) -> result fields`.
 
-A method raises SlackError for `{"ok": false, "error": ...}`; FakeSlack adds `"ok": true`
-to what it returns. Argument names, defaults and error codes follow
+A method reads and changes the records through `SlackWorkspace` (slack_workspace.py), which
+is all it needs of FakeSlack, and checks its arguments with slack_arguments.py; it raises
+SlackError for `{"ok": false, "error": ...}`, and FakeSlack adds `"ok": true` to what it
+returns. Argument names, defaults and error codes follow
 https://api.slack.com/methods/<method>.
 """
 
@@ -9,25 +11,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from bot.sandbox.http import Request
-from bot.sandbox.slack_blockkit import block_errors
-from bot.sandbox.slack_state import (
-    Channel,
-    Message,
-    SlackError,
-    decode_cursor,
-    encode_cursor,
-    truthy,
-    ts_key,
+from bot.sandbox.slack_arguments import (
+    checked_blocks,
+    checked_metadata,
+    cursor_ts,
+    offset_page,
+    own_message,
+    page_limit,
+    postable_channel,
+    reaction_name,
+    reaction_target,
+    readable_channel,
+    time_window,
+    visible_channel,
 )
+from bot.sandbox.slack_blockkit import block_errors
+from bot.sandbox.slack_state import SlackError, encode_cursor, truthy, ts_key
+from bot.sandbox.slack_workspace import Json, SlackWorkspace
 
-if TYPE_CHECKING:
-    from bot.sandbox.slack_api import FakeSlack
-
-Json = dict[str, Any]
-Method = Callable[["FakeSlack", Request], Json]
+Method = Callable[[SlackWorkspace, Request], Json]
 
 # https://api.slack.com/changelog/2018-04-truncating-really-long-messages: a longer `text`
 # is cut to 40,000 characters and posted, with a message_truncated warning.
@@ -41,7 +45,7 @@ TRUNCATED = {
 }
 
 
-def auth_test(fake: FakeSlack, req: Request) -> Json:
+def auth_test(fake: SlackWorkspace, req: Request) -> Json:
     return {
         "url": f"https://{fake.team_domain}.slack.test/",
         "team": fake.team_name,
@@ -54,13 +58,13 @@ def auth_test(fake: FakeSlack, req: Request) -> Json:
     }
 
 
-def apps_connections_open(fake: FakeSlack, req: Request) -> Json:
+def apps_connections_open(fake: SlackWorkspace, req: Request) -> Json:
     if fake.socket_mode is None:
         raise SlackError("invalid_auth")  # an app without Socket Mode has no such token
     return {"url": fake.socket_mode()}
 
 
-def team_info(fake: FakeSlack, req: Request) -> Json:
+def team_info(fake: SlackWorkspace, req: Request) -> Json:
     return {
         "team": {
             "id": fake.team_id,
@@ -74,15 +78,15 @@ def team_info(fake: FakeSlack, req: Request) -> Json:
     }
 
 
-def chat_post_message(fake: FakeSlack, req: Request) -> Json:
-    ch = _postable(fake, req.get("channel"))
+def chat_post_message(fake: SlackWorkspace, req: Request) -> Json:
+    ch = postable_channel(fake, req.get("channel"))
     text = str(req.get("text") or "")
-    blocks = _blocks(fake, req.get("blocks"))
+    blocks = checked_blocks(fake, req.get("blocks"))
     if not text and not blocks and not req.get("attachments"):
         raise SlackError("no_text")
     truncated = len(text) > MAX_TEXT
     text = text[:MAX_TEXT]
-    metadata = _metadata(req.get("metadata"))
+    metadata = checked_metadata(req.get("metadata"))
     fake.throttle(ch.id)
     msg = fake.store(
         ch,
@@ -99,10 +103,10 @@ def chat_post_message(fake: FakeSlack, req: Request) -> Json:
     return {**answer, "response_metadata": TRUNCATED} if truncated else answer
 
 
-def chat_update(fake: FakeSlack, req: Request) -> Json:
+def chat_update(fake: SlackWorkspace, req: Request) -> Json:
     ch = fake.find_channel(req.get("channel"))
-    msg = _own_message(fake, ch, req.get("ts"), "cant_update_message")
-    text, blocks = req.get("text"), _blocks(fake, req.get("blocks"))
+    msg = own_message(fake, ch, req.get("ts"), "cant_update_message")
+    text, blocks = req.get("text"), checked_blocks(fake, req.get("blocks"))
     if text is None and blocks is None and not req.get("attachments"):
         raise SlackError("no_text")
     truncated = text is not None and len(str(text)) > MAX_TEXT
@@ -110,7 +114,7 @@ def chat_update(fake: FakeSlack, req: Request) -> Json:
         msg.text = str(text)[:MAX_TEXT]
     if blocks is not None:
         msg.blocks = blocks
-    metadata = _metadata(req.get("metadata"))
+    metadata = checked_metadata(req.get("metadata"))
     if metadata is not None:
         msg.metadata = metadata
     msg.edited = {"user": fake.bot_user_id, "ts": fake.next_ts()}
@@ -119,21 +123,21 @@ def chat_update(fake: FakeSlack, req: Request) -> Json:
     return {**answer, "response_metadata": TRUNCATED} if truncated else answer
 
 
-def chat_delete(fake: FakeSlack, req: Request) -> Json:
+def chat_delete(fake: SlackWorkspace, req: Request) -> Json:
     ch = fake.find_channel(req.get("channel"))
-    msg = _own_message(fake, ch, req.get("ts"), "cant_delete_message")
+    msg = own_message(fake, ch, req.get("ts"), "cant_delete_message")
     fake.delete(ch, msg)
     return {"channel": ch.id, "ts": msg.ts}
 
 
-def chat_post_ephemeral(fake: FakeSlack, req: Request) -> Json:
-    ch = _postable(fake, req.get("channel"))
+def chat_post_ephemeral(fake: SlackWorkspace, req: Request) -> Json:
+    ch = postable_channel(fake, req.get("channel"))
     user = str(req.get("user") or "")
     if user not in fake.users:
         raise SlackError("user_not_found")
     if user not in ch.members:
         raise SlackError("user_not_in_channel")
-    text, blocks = str(req.get("text") or ""), _blocks(fake, req.get("blocks"))
+    text, blocks = str(req.get("text") or ""), checked_blocks(fake, req.get("blocks"))
     if not text and not blocks and not req.get("attachments"):
         raise SlackError("no_text")
     text = text[:MAX_TEXT]
@@ -152,7 +156,7 @@ def chat_post_ephemeral(fake: FakeSlack, req: Request) -> Json:
     return {"message_ts": ts}
 
 
-def chat_get_permalink(fake: FakeSlack, req: Request) -> Json:
+def chat_get_permalink(fake: SlackWorkspace, req: Request) -> Json:
     ch = fake.find_channel(req.get("channel"))
     msg = ch.messages.get(str(req.get("message_ts") or ""))
     if msg is None:
@@ -160,9 +164,9 @@ def chat_get_permalink(fake: FakeSlack, req: Request) -> Json:
     return {"channel": ch.id, "permalink": fake.permalink(ch, msg)}
 
 
-def reactions_add(fake: FakeSlack, req: Request) -> Json:
-    msg = _reaction_target(fake, req)
-    name = _reaction_name(req)
+def reactions_add(fake: SlackWorkspace, req: Request) -> Json:
+    msg = reaction_target(fake, req)
+    name = reaction_name(req)
     users = msg.reactions.setdefault(name, [])
     if fake.bot_user_id in users:
         raise SlackError("already_reacted")
@@ -170,9 +174,9 @@ def reactions_add(fake: FakeSlack, req: Request) -> Json:
     return {}
 
 
-def reactions_remove(fake: FakeSlack, req: Request) -> Json:
-    msg = _reaction_target(fake, req)
-    name = _reaction_name(req)
+def reactions_remove(fake: SlackWorkspace, req: Request) -> Json:
+    msg = reaction_target(fake, req)
+    name = reaction_name(req)
     users = msg.reactions.get(name, [])
     if fake.bot_user_id not in users:
         raise SlackError("no_reaction")
@@ -182,27 +186,27 @@ def reactions_remove(fake: FakeSlack, req: Request) -> Json:
     return {}
 
 
-def reactions_get(fake: FakeSlack, req: Request) -> Json:
-    msg = _reaction_target(fake, req)
+def reactions_get(fake: SlackWorkspace, req: Request) -> Json:
+    msg = reaction_target(fake, req)
     rendered = fake.render(msg, metadata=False)
     rendered.setdefault("permalink", fake.permalink(fake.channels[msg.channel], msg))
     return {"type": "message", "channel": msg.channel, "message": rendered}
 
 
-def users_info(fake: FakeSlack, req: Request) -> Json:
+def users_info(fake: SlackWorkspace, req: Request) -> Json:
     user = fake.users.get(str(req.get("user") or ""))
     if user is None:
         raise SlackError("user_not_found")
     return {"user": user.to_json(fake.team_id)}
 
 
-def conversations_info(fake: FakeSlack, req: Request) -> Json:
-    ch = _visible(fake, req.get("channel"))
+def conversations_info(fake: SlackWorkspace, req: Request) -> Json:
+    ch = visible_channel(fake, req.get("channel"))
     return {"channel": ch.to_json(num_members=truthy(req.get("include_num_members")))}
 
 
-def conversations_join(fake: FakeSlack, req: Request) -> Json:
-    ch = _visible(fake, req.get("channel"))
+def conversations_join(fake: SlackWorkspace, req: Request) -> Json:
+    ch = visible_channel(fake, req.get("channel"))
     if ch.is_archived:
         raise SlackError("is_archived")
     result: Json = {}
@@ -214,13 +218,13 @@ def conversations_join(fake: FakeSlack, req: Request) -> Json:
     return result
 
 
-def conversations_members(fake: FakeSlack, req: Request) -> Json:
-    ch = _visible(fake, req.get("channel"))
-    members, cursor = _offset_page(ch.members, req, default=100, maximum=1000)
+def conversations_members(fake: SlackWorkspace, req: Request) -> Json:
+    ch = visible_channel(fake, req.get("channel"))
+    members, cursor = offset_page(ch.members, req, default=100, maximum=1000)
     return {"members": members, "response_metadata": {"next_cursor": cursor}}
 
 
-def usergroups_users_list(fake: FakeSlack, req: Request) -> Json:
+def usergroups_users_list(fake: SlackWorkspace, req: Request) -> Json:
     """https://api.slack.com/methods/usergroups.users.list"""
     group = str(req.get("usergroup") or "")
     if group not in fake.usergroups:
@@ -228,7 +232,7 @@ def usergroups_users_list(fake: FakeSlack, req: Request) -> Json:
     return {"users": list(fake.usergroups[group])}
 
 
-def conversations_list(fake: FakeSlack, req: Request) -> Json:
+def conversations_list(fake: SlackWorkspace, req: Request) -> Json:
     types = set(str(req.get("types") or "public_channel").replace(" ", "").split(","))
     exclude_archived = truthy(req.get("exclude_archived"))
     found = []
@@ -239,17 +243,17 @@ def conversations_list(fake: FakeSlack, req: Request) -> Json:
         if kind != "public_channel" and not ch.is_member:
             continue  # a bot sees only the private conversations it is in
         found.append(ch.to_json())
-    channels, cursor = _offset_page(found, req, default=100, maximum=1000)
+    channels, cursor = offset_page(found, req, default=100, maximum=1000)
     return {"channels": channels, "response_metadata": {"next_cursor": cursor}}
 
 
-def conversations_history(fake: FakeSlack, req: Request) -> Json:
+def conversations_history(fake: SlackWorkspace, req: Request) -> Json:
     """Top-level messages and thread parents (and broadcasts), newest first; message
     metadata only with include_all_metadata (https://api.slack.com/metadata/using)."""
-    ch = _readable(fake, req.get("channel"))
-    limit = _limit(req.get("limit"), default=100, maximum=999)
-    in_window = _window(req)
-    start = _cursor_ts(req)
+    ch = readable_channel(fake, req.get("channel"))
+    limit = page_limit(req.get("limit"), default=100, maximum=999)
+    in_window = time_window(req)
+    start = cursor_ts(req)
     newest_first = [ch.messages[ts] for ts in reversed(ch.timeline)]
     chosen = [m for m in newest_first if in_window(m) and (start is None or ts_key(m.ts) <= start)]
     page, rest = chosen[:limit], chosen[limit:]
@@ -266,19 +270,19 @@ def conversations_history(fake: FakeSlack, req: Request) -> Json:
     return result
 
 
-def conversations_replies(fake: FakeSlack, req: Request) -> Json:
+def conversations_replies(fake: SlackWorkspace, req: Request) -> Json:
     """The parent first, then its replies oldest first; like Slack, every page of a
     paginated thread starts with the parent again."""
-    ch = _readable(fake, req.get("channel"))
+    ch = readable_channel(fake, req.get("channel"))
     ts = str(req.get("ts") or "")
     if not ts:
         raise SlackError("invalid_arguments", "[ERROR] missing required field: ts")
     parent = ch.messages.get(ts)
     if parent is None:
         raise SlackError("thread_not_found")
-    limit = _limit(req.get("limit"), default=1000, maximum=1000)
-    in_window = _window(req)
-    start = _cursor_ts(req)
+    limit = page_limit(req.get("limit"), default=1000, maximum=1000)
+    in_window = time_window(req)
+    start = cursor_ts(req)
     replies = [ch.messages[r] for r in parent.replies]
     chosen = [m for m in replies if in_window(m) and (start is None or ts_key(m.ts) >= start)]
     page, rest = chosen[:limit], chosen[limit:]
@@ -292,7 +296,7 @@ def conversations_replies(fake: FakeSlack, req: Request) -> Json:
     return result
 
 
-def views_publish(fake: FakeSlack, req: Request) -> Json:
+def views_publish(fake: SlackWorkspace, req: Request) -> Json:
     user = str(req.get("user_id") or "")
     if user not in fake.users:
         raise SlackError("user_not_found")
@@ -347,136 +351,3 @@ METHODS: dict[str, Method] = {
     "views.publish": views_publish,
     "usergroups.users.list": usergroups_users_list,
 }
-
-
-# --- argument handling ----------------------------------------------------------------
-
-
-def _visible(fake: FakeSlack, value: Any) -> Channel:
-    if not value:
-        raise SlackError("channel_not_found")
-    ch = fake.find_channel(value)
-    if (ch.is_private or ch.is_im) and not ch.is_member:
-        raise SlackError("channel_not_found")  # private channels are invisible to outsiders
-    return ch
-
-
-def _readable(fake: FakeSlack, value: Any) -> Channel:
-    ch = _visible(fake, value)
-    if not ch.is_member:
-        raise SlackError("not_in_channel")
-    return ch
-
-
-def _postable(fake: FakeSlack, value: Any) -> Channel:
-    ch = _readable(fake, value)
-    if ch.is_archived:
-        raise SlackError("is_archived")
-    return ch
-
-
-def _own_message(fake: FakeSlack, ch: Channel, ts: Any, refusal: str) -> Message:
-    msg = ch.messages.get(str(ts or ""))
-    if msg is None or msg.subtype == "tombstone":
-        raise SlackError("message_not_found")
-    if msg.bot_id != fake.bot_id:
-        raise SlackError(refusal)
-    return msg
-
-
-def _reaction_target(fake: FakeSlack, req: Request) -> Message:
-    ch = _readable(fake, req.get("channel"))
-    msg = ch.messages.get(str(req.get("timestamp") or ""))
-    if msg is None:
-        raise SlackError("message_not_found")
-    return msg
-
-
-def _reaction_name(req: Request) -> str:
-    name = str(req.get("name") or "").strip(":")
-    if not name:
-        raise SlackError("invalid_name")
-    return name
-
-
-def _blocks(fake: FakeSlack, value: Any) -> list[Any] | None:
-    """`blocks`: a JSON array (or its string) that Block Kit's rules accept
-    (slack_blockkit.py); a refuse_blocks() fault refuses any non-empty one."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise SlackError("invalid_blocks_format") from None
-    if not isinstance(value, list):
-        raise SlackError("invalid_blocks_format")
-    errors = block_errors(value)
-    if errors:
-        raise SlackError("invalid_blocks", errors=errors)
-    if value:
-        refusal = fake.refusal_for_blocks()
-        if refusal is not None:
-            raise SlackError(refusal)
-    return value
-
-
-def _metadata(value: Any) -> Json | None:
-    """`metadata`: a JSON object (or its string) with event_type and event_payload."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise SlackError("invalid_metadata_format") from None
-    if not isinstance(value, dict):
-        raise SlackError("invalid_metadata_format")
-    event_type, payload = value.get("event_type"), value.get("event_payload", {})
-    if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
-        raise SlackError("invalid_metadata_schema")
-    return {"event_type": event_type, "event_payload": payload}
-
-
-def _limit(value: Any, *, default: int, maximum: int) -> int:
-    try:
-        limit = int(value) if value not in (None, "") else default
-    except (TypeError, ValueError):
-        raise SlackError("invalid_limit") from None
-    return default if limit <= 0 else min(limit, maximum)
-
-
-def _window(req: Request) -> Callable[[Message], bool]:
-    """oldest/latest/inclusive of conversations.history and .replies."""
-    inclusive = truthy(req.get("inclusive"))
-    oldest = ts_key(str(req.get("oldest"))) if req.get("oldest") else None
-    latest = ts_key(str(req.get("latest"))) if req.get("latest") else None
-
-    def inside(msg: Message) -> bool:
-        key = ts_key(msg.ts)
-        if oldest is not None and (key < oldest or (key == oldest and not inclusive)):
-            return False
-        return latest is None or key < latest or (key == latest and inclusive)
-
-    return inside
-
-
-def _cursor_ts(req: Request) -> int | None:
-    cursor = req.get("cursor")
-    return ts_key(decode_cursor(str(cursor), "next_ts")) if cursor else None
-
-
-def _offset_page(
-    items: list[Any], req: Request, *, default: int, maximum: int
-) -> tuple[list[Any], str]:
-    limit = _limit(req.get("limit"), default=default, maximum=maximum)
-    cursor = req.get("cursor")
-    offset = 0
-    if cursor:
-        raw = decode_cursor(str(cursor), "offset")
-        if not raw.isdigit():
-            raise SlackError("invalid_cursor")
-        offset = int(raw)
-    page = items[offset : offset + limit]
-    more = offset + limit < len(items)
-    return page, encode_cursor("offset", str(offset + limit)) if more else ""

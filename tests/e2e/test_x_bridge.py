@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox.x_api import FakeX
 from tests.e2e.harness import Scene, eventually, scene
+from tests.fakes.x_api import FakeX
 
 
 @dataclass

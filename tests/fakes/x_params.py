@@ -11,7 +11,7 @@ import binascii
 from datetime import datetime
 
 from bot.sandbox.http import Request
-from bot.sandbox.x_world import Json
+from tests.fakes.x_world import Json
 
 INVALID_REQUEST = "https://api.x.com/2/problems/invalid-request"
 
