@@ -121,6 +121,7 @@ def bluesky_source() -> Iterator[BlueskySource]:
 @example("@a" * 2500)
 @example("http://a." * 555)
 @example("a" + "\u0301" * 4999)
+@example("\u200d" * 1001)  # one grapheme of 3,003 UTF-8 bytes: more than Bluesky takes
 def test_every_source_measures_any_slack_message_quickly(
     x_source: XSource,
     mastodon_source: MastodonSource,

@@ -225,13 +225,16 @@ class BlueskySource:
             return too_long
         graphemes = GRAPHEME.findall(text)
         limit = MAX_GRAPHEMES
-        if len(text.encode("utf-8")) > MAX_BYTES:
-            size = 0
+        size = len(text.encode("utf-8"))
+        if size > MAX_BYTES:
+            used = 0
             for fitting, grapheme in enumerate(graphemes):
-                size += len(grapheme.encode("utf-8"))
-                if size > MAX_BYTES:
+                used += len(grapheme.encode("utf-8"))
+                if used > MAX_BYTES:
                     limit = min(limit, fitting)
                     break
+            if limit == 0:  # one grapheme over the byte limit (1,001 joiners): say bytes
+                return LengthVerdict(count=size, limit=MAX_BYTES)
         return LengthVerdict(count=len(graphemes), limit=limit)
 
     def reply(self, *, to: ReplyTarget, text: str, key: str) -> SentReply:
