@@ -81,6 +81,8 @@ class Bridge:
         self.slack = slack
         self.channels = channels  # account name -> Slack channel id
         self.wake = wake
+        # The response clock's targets by account; accounts without one are not timed.
+        self.sla = {a.name: a.sla for a in settings.accounts if a.sla is not None}
 
     # ---- inbound ----------------------------------------------------------------------
 
@@ -94,6 +96,7 @@ class Bridge:
                 network=self.sources[account].network,
                 channel=self.channels[account],
                 posts=result.posts,
+                sla=self.sla.get(account),
             )
             state = session.get(AccountState, account) or AccountState(account=account)
             if result.cursor is not None:

@@ -42,6 +42,9 @@ EN: Mapping[str, str] = {
         " than {count:,}. Shorten it and send it again."
     ),
     "reply.failed": ":warning: Not sent to {network}: {reason}",
+    # the response clock (bot/sla/timers.py); {who} is empty or mentions with a trailing space
+    "sla.reminder": ":hourglass_flowing_sand: {who}An answer is due {due}.",
+    "sla.breach": ":rotating_light: {who}This conversation is overdue: the answer was due {due}.",
     "reply.edit_too_late": (
         ":information_source: That reply had already been sent; the edit changes nothing on"
         " {network}."

@@ -42,3 +42,12 @@ def parse_inbound_metadata_key(key: str) -> tuple[str, str] | None:
     kind, _, rest = key.partition(":")
     account, _, remote_id = rest.partition(":")
     return (account, remote_id) if kind == "in" and account and remote_id else None
+
+
+SLA_TIMER = "sla_timer"  # the response clock's reminder or breach notice (bot/sla/timers.py)
+
+
+def sla_key(conversation_id: int | None, phase: str, due_epoch: int) -> str:
+    """One timer per conversation, phase (remind | breach) and due time: a second request
+    for the same timer finds the first by this key, and a moved due time is a new timer."""
+    return f"sla:{conversation_id}:{phase}:{due_epoch}"

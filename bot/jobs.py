@@ -27,11 +27,13 @@ from bot.jobkinds import (
     REACT,
     REWRITE_ERASED,
     SEND_REPLY,
+    SLA_TIMER,
     UPDATE_CARD,
     inbound_metadata_key,
     parse_inbound_metadata_key,
     slack_key,
 )
+from bot.sla import timers
 from bot.slack.escape import escape_mrkdwn
 from bot.slack.render import (
     PostView,
@@ -42,6 +44,7 @@ from bot.slack.render import (
     render_notice,
     render_plain_card,
     render_plain_followup,
+    when,
 )
 from bot.slack.send import post_or_plain, update_or_plain
 from bot.store import Conversation, Job, Message, outbox, queries, utcnow
@@ -65,6 +68,8 @@ class JobPerformers:
         self.on_reply_sent = on_reply_sent
         self.store = bridge.store
         self.slack = bridge.slack
+        # The response clock's targets by account; accounts without one are not timed.
+        self.sla = bridge.sla
         # Rows read by `preload` for jobs about to run, by message id; each performer takes
         # its own out (dict operations are atomic, so the worker threads need no lock).
         self._preloaded: dict[int, tuple[Message, Conversation]] = {}
@@ -95,6 +100,7 @@ class JobPerformers:
             NOTICE: self.notice,
             REACT: self.react,
             HELD_EVENT: self.held_event,
+            SLA_TIMER: self.sla_timer,
             REWRITE_ERASED: ErasedMessageRewriter(
                 self.store, self.slack, update_card=self.update_card
             ),
@@ -182,6 +188,44 @@ class JobPerformers:
             blocks=blocks,
             plain=text,
             thread_ts=conversation.slack_ts,
+        )
+        return None
+
+    def sla_timer(self, job: Job) -> Record | None:
+        """A reminder before the due time or the breach at it, if the clock it was set for
+        still runs (not answered, not closed, not moved); the breach also shows in the
+        channel. Posted with a metadata key, so a retry after an unknown outcome finds it."""
+        payload = json.loads(job.payload_json)
+        with self.store.read() as session:
+            conversation = session.get_one(Conversation, job.conversation_id)
+            sla = self.sla.get(conversation.account)
+            due = None if sla is None else timers.due_at(session, conversation, sla)
+        if sla is None or due is None or int(due.timestamp()) != payload["due"]:
+            return None
+        if conversation.slack_ts is None:
+            raise DeliveryError("the conversation's card is not in Slack yet")
+        breach = payload["phase"] == timers.BREACH
+        key = f"{job.ordering_key}:{job.id}"
+        if job.attempts > 1 and self.slack.find_posted(
+            channel=conversation.slack_channel,
+            thread_ts=conversation.slack_ts,
+            metadata_key=key,
+            oldest=0,
+        ):
+            return None
+        who = timers.who_to_name(conversation.assignee, sla.escalate_to, breach=breach)
+        text = say(
+            "sla.breach" if breach else "sla.reminder",
+            who=f"{who} " if who else "",
+            due=when(due),
+        )
+        self.slack.post(
+            channel=conversation.slack_channel,
+            text=text,
+            blocks=render_notice(text)[1],
+            thread_ts=conversation.slack_ts,
+            metadata_key=key,
+            broadcast=breach,
         )
         return None
 

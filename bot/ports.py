@@ -35,6 +35,7 @@ class SlackPort(Protocol):
         blocks: Sequence[Mapping[str, Any]] | None = None,
         thread_ts: str | None = None,
         metadata_key: str | None = None,
+        broadcast: bool = False,
     ) -> str: ...
 
     def find_posted(

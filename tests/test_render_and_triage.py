@@ -18,6 +18,7 @@ from bot.slack.render import (
 )
 from bot.store import Conversation
 from bot.triage import Change, apply, reopen
+from tests.factories import new_conversation
 
 OPENED = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 POST = PostView(
@@ -91,14 +92,7 @@ def test_a_follow_up_is_a_shorter_message_without_buttons() -> None:
 
 
 def _conversation() -> Conversation:
-    return Conversation(
-        account="acme",
-        network="mastodon",
-        remote_root="1",
-        slack_channel="C1",
-        opened_at=OPENED,
-        last_inbound_at=OPENED,
-    )
+    return new_conversation(OPENED)
 
 
 def _status(conversation: Conversation) -> StatusView:

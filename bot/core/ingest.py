@@ -21,6 +21,8 @@ from sqlmodel import Session
 from bot import targets, triage
 from bot.domain import Post
 from bot.jobkinds import POST_INBOUND, UPDATE_CARD, card_key, slack_key
+from bot.settings import SlaSettings
+from bot.sla import timers
 from bot.store import Conversation, Message, outbox, queries, utcnow
 from bot.store.bulk import insert_returning_ids, new_row
 from bot.store.models import fit_text, fit_url
@@ -33,14 +35,22 @@ CARD_UPDATE_WINDOW = timedelta(seconds=0.5)
 
 
 def store_posts(
-    session: Session, *, account: str, network: str, channel: str, posts: Sequence[Post]
+    session: Session,
+    *,
+    account: str,
+    network: str,
+    channel: str,
+    posts: Sequence[Post],
+    sla: SlaSettings | None = None,
 ) -> int:
-    """Store the posts not stored yet, in the order given; returns how many were new."""
+    """Store the posts not stored yet, in the order given; returns how many were new. With
+    `sla`, a clock that starts (a new conversation, the customer writing after our answer)
+    gets its timers (bot/sla/timers.py)."""
     seen = queries.stored_remote_ids(session, account, [post.remote_id for post in posts])
     taken_roots = queries.roots_in_use(
         session, account, [post.remote_id for post in posts if _starts_a_thread(post)]
     )
-    page = _Page(session, account=account, network=network, channel=channel)
+    page = _Page(session, account=account, network=network, channel=channel, sla=sla)
     for post in posts:
         if post.remote_id in seen:
             continue
@@ -114,8 +124,17 @@ class _Page:
     """One page being stored: new threads wait in `fresh` and are written together, before
     any post that might answer one of them looks for its conversation."""
 
-    def __init__(self, session: Session, *, account: str, network: str, channel: str) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        account: str,
+        network: str,
+        channel: str,
+        sla: SlaSettings | None,
+    ) -> None:
         self.session = session
+        self.sla = sla
         self.account = account
         self.network = network
         self.channel = channel
@@ -127,14 +146,11 @@ class _Page:
         if not posts:
             return
         where = {"account": self.account, "network": self.network, "channel": self.channel}
-        conversation_ids = insert_returning_ids(
-            self.session,
-            Conversation,
-            [
-                new_row(Conversation, _new_conversation_values(post, root=post.remote_id, **where))
-                for post in posts
-            ],
-        )
+        conversations = [
+            new_row(Conversation, _new_conversation_values(post, root=post.remote_id, **where))
+            for post in posts
+        ]
+        conversation_ids = insert_returning_ids(self.session, Conversation, conversations)
         message_ids = insert_returning_ids(
             self.session,
             Message,
@@ -162,6 +178,18 @@ class _Page:
                 for cid, mid in zip(conversation_ids, message_ids, strict=True)
             ],
         )
+        if self.sla is not None:
+            sla = self.sla
+            outbox.enqueue_many(
+                self.session,
+                [
+                    timer
+                    for cid, row in zip(conversation_ids, conversations, strict=True)
+                    for timer in timers.timers_for(
+                        cid, sla.business_hours.due(row["opened_at"], sla.first_response), sla
+                    )
+                ],
+            )
         self.new += len(posts)
 
     def join_or_open(self, post: Post) -> None:
@@ -188,6 +216,8 @@ class _Page:
             # short run only (outbox.POSTS_PER_TURN).
             priority=PRIORITY_NEW_CARD if is_new else PRIORITY_FOLLOW_UP,
         )
+        if self.sla is not None:
+            timers.schedule(self.session, conversation, self.sla)
         self.new += 1
 
     def _conversation_for(self, post: Post) -> tuple[Conversation, bool]:

@@ -88,8 +88,10 @@ class SlackApi:
         blocks: Sequence[Mapping[str, Any]] | None = None,
         thread_ts: str | None = None,
         metadata_key: str | None = None,
+        broadcast: bool = False,
     ) -> str:
-        """Post a message and return its ts; `metadata_key` lets a retry find it again."""
+        """Post a message and return its ts; `metadata_key` lets a retry find it again;
+        `broadcast` also shows a thread reply in the channel (reply_broadcast)."""
         text, blocks = fit_message(text, blocks)
         kwargs: dict[str, Any] = {
             "channel": channel,
@@ -101,6 +103,8 @@ class SlackApi:
             kwargs["blocks"] = list(blocks)
         if thread_ts is not None:
             kwargs["thread_ts"] = thread_ts
+            if broadcast:
+                kwargs["reply_broadcast"] = True
         if metadata_key is not None:
             kwargs["metadata"] = {
                 "event_type": METADATA_EVENT_TYPE,
