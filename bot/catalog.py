@@ -14,6 +14,7 @@ EN: Mapping[str, str] = {
     "card.open_on": "Open on {network}",
     "card.from": "{name} ({handle}) on {network}",
     "card.notification": "New {network} mention from {name}: {text}",
+    "status.due": ":stopwatch: answer due {due} ({left})",
     "status.open": ":large_blue_circle: Open, waiting since {since}",
     "status.reopened": (
         ":arrows_counterclockwise: Reopened by a new message, waiting since {since}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -126,8 +126,9 @@ class JobPerformers:
             )
         if ts is None:
             if is_card:
-                text, blocks = render_card(post, _status_view(conversation))
-                plain = render_plain_card(post, _status_view(conversation))
+                status = _status_view(conversation, self._card_due(conversation))
+                text, blocks = render_card(post, status)
+                plain = render_plain_card(post, status)
             else:
                 text, blocks = render_followup(post)
                 plain = render_plain_followup(post)
@@ -157,11 +158,12 @@ class JobPerformers:
         with self.store.read() as session:
             conversation = session.get_one(Conversation, job.conversation_id)
             first = _first_inbound(session, conversation)
+            due = self._due(session, conversation)
         if first is None:
             return None
         if conversation.slack_ts is None:  # the card itself is still on its way
             raise DeliveryError("the card is not in Slack yet")
-        post, status = _post_view(conversation, first), _status_view(conversation)
+        post, status = _post_view(conversation, first), _status_view(conversation, due)
         text, blocks = render_card(post, status)
         update_or_plain(
             self.slack,
@@ -191,6 +193,17 @@ class JobPerformers:
         )
         return None
 
+    def _due(self, session: Session, conversation: Conversation) -> datetime | None:
+        sla = self.sla.get(conversation.account)
+        return None if sla is None else timers.due_at(session, conversation, sla)
+
+    def _card_due(self, conversation: Conversation) -> datetime | None:
+        """The due time a new card shows: a read only for accounts with a clock."""
+        if conversation.account not in self.sla:
+            return None
+        with self.store.read() as session:
+            return self._due(session, conversation)
+
     def sla_timer(self, job: Job) -> Record | None:
         """A reminder before the due time or the breach at it, if the clock it was set for
         still runs (not answered, not closed, not moved); the breach also shows in the
@@ -199,7 +212,7 @@ class JobPerformers:
         with self.store.read() as session:
             conversation = session.get_one(Conversation, job.conversation_id)
             sla = self.sla.get(conversation.account)
-            due = None if sla is None else timers.due_at(session, conversation, sla)
+            due = self._due(session, conversation)
         if sla is None or due is None or int(due.timestamp()) != payload["due"]:
             return None
         if conversation.slack_ts is None:
@@ -430,8 +443,9 @@ def _post_view(conversation: Conversation, message: Message) -> PostView:
     )
 
 
-def _status_view(conversation: Conversation) -> StatusView:
+def _status_view(conversation: Conversation, due: datetime | None = None) -> StatusView:
     return StatusView(
+        due=due,
         status=conversation.status,
         opened_at=conversation.opened_at,
         last_inbound_at=conversation.last_inbound_at,

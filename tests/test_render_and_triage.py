@@ -106,6 +106,17 @@ def _status(conversation: Conversation) -> StatusView:
     )
 
 
+def test_a_running_clock_shows_its_due_time_until_the_conversation_closes() -> None:
+    due = OPENED + timedelta(minutes=30)
+    line = status_line(replace(OPEN, due=due))
+    epoch = int(due.timestamp())
+    assert f"answer due <!date^{epoch}^{{time}}|09:30 UTC>" in line
+    assert f"(<!date^{epoch}^{{ago}}|09:30 UTC>)" in line
+    closed = replace(OPEN, due=due, status="closed", closed_at=due, closed_by="U1")
+    assert "answer due" not in status_line(closed)
+    assert "answer due" not in status_line(OPEN)
+
+
 def test_claim_close_and_reopen_change_the_status_once_each() -> None:
     conversation = _conversation()
     later = OPENED + timedelta(minutes=90)

@@ -56,9 +56,24 @@ class StatusView:
     closed_at: datetime | None
     closed_by: str | None
     reopened: bool
+    due: datetime | None = None  # the response clock's due time, while it runs (bot/sla/)
 
 
 def status_line(status: StatusView) -> str:
+    line = _status_words(status)
+    if status.due is not None and status.status != "closed":
+        # {ago} reads "in 25 minutes" before the due time and "12 minutes ago" after it,
+        # at reading time, so the card stays true without an update at the due time.
+        due, fallback = status.due, f"{status.due:%H:%M} UTC"
+        line += "  ·  " + say(
+            "status.due",
+            due=date_token(due, "{time}", fallback),
+            left=date_token(due, "{ago}", fallback),
+        )
+    return line
+
+
+def _status_words(status: StatusView) -> str:
     if status.status == "closed" and status.closed_at is not None:
         return say(
             "status.closed",

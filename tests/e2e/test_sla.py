@@ -35,6 +35,7 @@ def test_an_unanswered_mention_gets_one_reminder_and_one_broadcast_breach_an_ans
         world.mastodon.customer_posts(customer, "@acme a quick question")
         waiting = world.card_for("nobody answers me")
         answered = world.card_for("a quick question")
+        assert "answer due" in str(waiting["blocks"]) and "answer due" in str(answered["blocks"])
         world.reply_in_thread(answered, "Here is your answer")
 
         eventually(lambda: _clock_notices(world, waiting)[1], timeout=60, what="the breach")
@@ -46,6 +47,8 @@ def test_an_unanswered_mention_gets_one_reminder_and_one_broadcast_breach_an_ans
         in_channel = [m for m in world.slack.messages(world.channel) if "overdue" in m["text"]]
         assert len(in_channel) == 1
         assert _clock_notices(world, answered) == ([], [])
+        # The answered card's last update no longer shows a due time (its clock stopped).
+        assert "answer due" not in str(world.card_updates(str(answered["ts"]))[-1]["blocks"])
 
 
 def test_a_sigkill_between_reminder_and_breach_still_gives_exactly_one_of_each(
