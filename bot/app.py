@@ -167,6 +167,7 @@ def _register_listeners(
             user_name=slack.user_name,
             permalink=slack.permalink,
             member_channels=partial(speakers.member_channels, channels=set(channels.values())),
+            sla=bridge.sla,
         ),
     )
 

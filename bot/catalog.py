@@ -77,6 +77,8 @@ EN: Mapping[str, str] = {
         "• `{command} open`: every open conversation, oldest first\n"
         "• `{command} mine`: the open conversations you have claimed\n"
         "• `{command} sources`: each account's last poll, last error and queued jobs\n"
+        "• `{command} overdue`: conversations past their answer's due time, most overdue"
+        " first\n"
         "• `{command} help`: this list"
     ),
     "command.unknown": ":thinking_face: I don't know `{text}`.",
@@ -138,6 +140,10 @@ EN: Mapping[str, str] = {
     "list.claimed_by": "claimed by {user}",
     "list.answered": " (answered)",
     "list.more": "…and {n} more",
+    "list.title_overdue": "Overdue conversations: {total}",
+    "list.empty_overdue": ":tada: Nothing is overdue.",
+    "list.overdue_by": ", overdue by {duration}",
+    "list.no_clock": "No response clock is set up: add an `[sla]` table to the configuration.",
     "sources.title": "Sources",
     "sources.line": (
         "{icon} *{account}* ({network}): last successful poll {last_ok}, queued jobs {queued}"

@@ -28,6 +28,8 @@ from bot.commands import (
 from bot.config import AccountSettings
 from bot.handlers import commands as command_handler
 from bot.sandbox.slack_api import FakeSlack
+from bot.settings import SlaSettings
+from bot.sla.clock import BusinessHours
 from bot.store import AccountState, Conversation, Message, Store, outbox
 from bot.web import HttpServer, make_wsgi_app
 
@@ -399,3 +401,46 @@ def test_answers_are_ephemeral_unless_public(slack: FakeSlack, store: Store) -> 
         assert responses[0]["text"] == ":tada: Nothing is open."
     finally:
         server.stop()
+
+
+# ---- overdue -----------------------------------------------------------------------------
+
+CLOCK = SlaSettings(
+    first_response=timedelta(hours=1),
+    next_response=timedelta(hours=2),
+    warn_before=timedelta(0),
+    business_hours=BusinessHours.parse("always"),
+    escalate_to="",
+)
+
+
+def test_overdue_lists_conversations_past_their_due_time_most_overdue_first(
+    store: Store,
+) -> None:
+    add_conversation(store, 1, hours_ago=3, author_name="Three")
+    add_conversation(store, 2, hours_ago=0.5, author_name="Half")  # due in 30 min
+    add_conversation(store, 3, hours_ago=5, author_name="Five")
+    answered = add_conversation(store, 4, hours_ago=6, author_name="Answered")
+    with store.session() as session:
+        session.add(
+            Message(
+                conversation_id=answered,
+                account="acme-mastodon",
+                direction="out",
+                slack_channel="C1",
+                text="on it",
+                state="sent",
+                created_at=NOW - timedelta(hours=5.5),
+            )
+        )
+    answer = command(store, sla={"acme-mastodon": CLOCK})("overdue", "U1", "C1")
+    text = blocks_text(answer)
+    assert answer.text == "Overdue conversations: 2"
+    assert text.index("Five") < text.index("Three")
+    assert "overdue by 4 h" in text and "overdue by 2 h" in text
+    assert "Half" not in text and "Answered" not in text
+
+
+def test_overdue_says_when_no_clock_is_set_up(store: Store) -> None:
+    add_conversation(store, 1, hours_ago=3)
+    assert "No response clock" in command(store)("overdue", "U1", "C1").text

@@ -55,11 +55,16 @@ class SourcesRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class OverdueRequest:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class HelpRequest:
     problem: str | None = None  # a sentence saying what was wrong with the input, escaped
 
 
-Request = StatsRequest | OpenRequest | SourcesRequest | HelpRequest
+Request = StatsRequest | OpenRequest | SourcesRequest | OverdueRequest | HelpRequest
 
 # word -> how the words after it become a request
 Parser = Callable[[list[str], str], Request]
@@ -121,6 +126,7 @@ SUBCOMMANDS: dict[str, Parser] = {
     "open": _without_options("open", OpenRequest(mine=False)),
     "mine": _without_options("mine", OpenRequest(mine=True)),
     "sources": _without_options("sources", SourcesRequest()),
+    "overdue": _without_options("overdue", OverdueRequest()),
     "help": _without_options("help", HelpRequest()),
 }
 

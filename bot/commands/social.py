@@ -7,7 +7,7 @@ poll errors) and everything the person typed passes through escape_mrkdwn or sla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from bot.commands.requests import (
     CommandAnswer,
     HelpRequest,
     OpenRequest,
+    OverdueRequest,
     Request,
     SourcesRequest,
     StatsRequest,
@@ -27,15 +28,18 @@ from bot.commands.requests import (
     parse,
     since_for,
 )
-from bot.settings import AccountSettings
+from bot.settings import AccountSettings, SlaSettings
+from bot.sla.timers import due_at
 from bot.slack.blocks import cut
 from bot.slack.escape import escape_mrkdwn, slack_link
 from bot.slack.render import Blocks, archive_permalink, context_block, network_name, when
 from bot.stats import Stats, compute_stats
-from bot.store import Store, outbox, utcnow
+from bot.store import Conversation, Store, outbox, utcnow
 from bot.store import accounts as account_store
 from bot.store.waiting import OpenConversation, open_conversations, queued_jobs_by_account
 
+# How many open conversations, oldest first, `overdue` reads the clock of.
+OVERDUE_SCAN = 500
 # (the request, who asked, the channels they may see or None for all) -> the answer
 Answer = Callable[[Any, str, Collection[str] | None], CommandAnswer]
 
@@ -53,6 +57,7 @@ class SocialCommand:
         user_name: Callable[[str], str] | None = None,
         member_channels: Callable[[str], Collection[str]] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        sla: Mapping[str, SlaSettings] | None = None,
     ) -> None:
         """`user_name` (users.info, cached) shows people by name, so a public answer does not
         notify everyone it lists; without it people appear as <@U…> mentions.
@@ -65,6 +70,7 @@ class SocialCommand:
         self.user_name = user_name
         self.member_channels = member_channels
         self.clock = clock
+        self.sla = dict(sla or {})  # the response clock's targets by account
 
     def __call__(self, text: str, user_id: str, channel_id: str) -> CommandAnswer:
         visible = None if self.member_channels is None else self.member_channels(user_id)
@@ -83,6 +89,7 @@ class SocialCommand:
                 mine_of=user if request.mine else None, channels=visible
             ),
             SourcesRequest: lambda _request, _user, _visible: self.sources(),
+            OverdueRequest: lambda _request, _user, visible: self.overdue(channels=visible),
             HelpRequest: lambda request, _user, _visible: self.help(request.problem),
         }
 
@@ -227,6 +234,37 @@ class SocialCommand:
         if total > len(rows):
             lines.append(say("list.more", n=total - len(rows)))
         return CommandAnswer(text=title, blocks=[header(title), *sections(lines)])
+
+    def overdue(self, *, channels: Collection[str] | None = None) -> CommandAnswer:
+        """Open conversations past their due time, most overdue first: the oldest
+        OVERDUE_SCAN open conversations are checked (the clock is read per conversation)."""
+        if not self.sla:
+            none = say("list.no_clock")
+            return CommandAnswer(text=none, blocks=[section(none)])
+        rows, _ = open_conversations(
+            self.store, assignee=None, channels=channels, limit=OVERDUE_SCAN
+        )
+        now = self.clock()
+        late: list[tuple[datetime, OpenConversation]] = []
+        with self.store.read() as session:
+            for row in rows:
+                sla = self.sla.get(row.account)
+                due = None
+                if sla is not None:
+                    due = due_at(session, session.get_one(Conversation, row.id), sla)
+                if due is not None and due < now:
+                    late.append((due, row))
+        if not late:
+            empty = say("list.empty_overdue")
+            return CommandAnswer(text=empty, blocks=[section(empty)])
+        late.sort(key=lambda pair: pair[0])
+        title = say("list.title_overdue", total=len(late))
+        lines = [
+            self._open_line(row, now)
+            + say("list.overdue_by", duration=duration((now - due).total_seconds()))
+            for due, row in late
+        ]
+        return CommandAnswer(text=title, blocks=[header(title), *sections(capped(lines))])
 
     def _open_line(self, row: OpenConversation, now: datetime) -> str:
         name = row.author_name or row.author_handle
