@@ -186,7 +186,10 @@ class _Page:
                     timer
                     for cid, row in zip(conversation_ids, conversations, strict=True)
                     for timer in timers.timers_for(
-                        cid, sla.business_hours.due(row["opened_at"], sla.first_response), sla
+                        cid,
+                        self.channel,
+                        sla.business_hours.due(row["opened_at"], sla.first_response),
+                        sla,
                     )
                 ],
             )

@@ -64,8 +64,11 @@ def due_at(session: Session, conversation: Conversation, sla: SlaSettings) -> da
     return sla.business_hours.due(start, target)
 
 
-def timers_for(conversation_id: int, due: datetime, sla: SlaSettings) -> list[dict[str, Any]]:
-    """The timer jobs of a clock due at `due` (job_values, for outbox.enqueue_many)."""
+def timers_for(
+    conversation_id: int, channel: str, due: datetime, sla: SlaSettings
+) -> list[dict[str, Any]]:
+    """The timer jobs of a clock due at `due` (job_values, for outbox.enqueue_many); they
+    post to `channel`, so they are paced with the channel's other posts."""
     epoch = int(due.timestamp())
     moments = [(BREACH, due)]
     if sla.warn_before:
@@ -75,6 +78,7 @@ def timers_for(conversation_id: int, due: datetime, sla: SlaSettings) -> list[di
             kind=SLA_TIMER,
             ordering_key=sla_key(conversation_id, phase, epoch),
             conversation_id=conversation_id,
+            channel=channel,
             not_before=moment,
             payload={"phase": phase, "due": epoch},
         )
@@ -88,7 +92,7 @@ def schedule(session: Session, conversation: Conversation, sla: SlaSettings) -> 
     due = due_at(session, conversation, sla)
     if due is None or conversation.id is None:
         return
-    timers = timers_for(conversation.id, due, sla)
+    timers = timers_for(conversation.id, conversation.slack_channel, due, sla)
     keys = [timer["ordering_key"] for timer in timers]
     existing = set(session.exec(select(Job.ordering_key).where(col(Job.ordering_key).in_(keys))))
     outbox.enqueue_many(session, [t for t in timers if t["ordering_key"] not in existing])
