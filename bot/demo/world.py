@@ -65,6 +65,9 @@ def demo_settings(
             "http_port": http_port,
             "send_delay_seconds": send_delay,
         },
+        # A short response clock, so a trainee sees the card's due time move and, if a
+        # mention is left alone, the reminder and the breach arrive within minutes.
+        "sla": {"first_response": "3m", "next_response": "5m", "warn_before": "1m"},
         "delivery": {
             "workers": 2,
             "http_timeout_seconds": 5.0,
