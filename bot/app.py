@@ -122,6 +122,7 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
         owner=owner,
         lease_seconds=settings.delivery.lease_seconds,
         on_poll=metrics.polled,
+        on_watch=metrics.threads_read,
     )
     return Runtime(settings, store, slack, sources, bridge, worker, poller, bolt, owner, metrics)
 

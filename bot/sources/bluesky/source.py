@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from bot.core.watch import WATCH_HOURS_KEY, watch_hours
 from bot.domain import (
     DeliveryError,
     FetchResult,
@@ -21,12 +22,15 @@ from bot.domain import (
     ReplyTarget,
     SentReply,
     UnknownOutcome,
+    WatchedThread,
+    WatchResult,
 )
 from bot.settings import AccountSettings, ConfigError, NetworkKeys
 from bot.sources.base import SessionStore
 from bot.sources.bluesky.cursor import POST, REASONS, Mark, Note, cursor_before, iso
 from bot.sources.bluesky.posts import post_of, profile_url
 from bot.sources.bluesky.richtext import facets_for
+from bot.sources.bluesky.threads import read_threads
 from bot.sources.bluesky.tid import tid_for_key
 from bot.sources.bluesky.xrpc import XrpcClient, XrpcError
 from bot.textlength import GRAPHEME, too_long_to_count
@@ -49,9 +53,10 @@ class BlueskySource:
     network: ClassVar[str] = "bluesky"
     keys: ClassVar[NetworkKeys] = NetworkKeys(
         required=frozenset({"handle", "password_env"}),
-        optional=frozenset({"appview"}),
+        optional=frozenset({"appview", WATCH_HOURS_KEY}),
         default_server="https://bsky.social",
         default_poll_seconds=20.0,
+        numbers=frozenset({WATCH_HOURS_KEY}),
     )
 
     def __init__(
@@ -59,6 +64,7 @@ class BlueskySource:
     ) -> None:
         self.account = account
         self.handle = account.options["handle"].removeprefix("@")
+        watch_hours(account)  # a wrong value stops the start, naming the key
         proxy = account.options.get("appview")
         if proxy is not None and not _PROXY.match(proxy):
             raise ConfigError(
@@ -157,6 +163,15 @@ class BlueskySource:
             LOOKBACK,
         )
         return found, False
+
+    def watch(self, threads: Sequence[WatchedThread]) -> WatchResult:
+        """The customer's follow-ups without a mention, and answers to them (threads.py)."""
+        return read_threads(
+            self._xrpc,
+            threads,
+            account=self.account.name,
+            to_post=lambda view, at: self._post_of(view, at, what="thread post"),
+        )
 
     def _post_from(self, note: Note) -> Post | None:
         """The notification's post, or None (logged) when it is not what we expect."""
