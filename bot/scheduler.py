@@ -80,9 +80,16 @@ class Poller:
             self.on_poll(account.name, new, None)
         return new
 
+    def threads_watched(self, account: AccountSettings) -> int | None:
+        """How many of the account's threads are watched; None when its network is not."""
+        if not isinstance(self.sources.get(account.name), ThreadWatcher):
+            return None
+        with self.store.read() as session:
+            return len(watched(session, account, now=utcnow()))
+
     def _watch(self, account: AccountSettings, source: ThreadWatcher) -> list[Post]:
         """New posts in this poll's share of the account's watched threads."""
-        with self.store.session() as session:
+        with self.store.read() as session:
             threads = watched(session, account, now=utcnow())
         picked = self.rotation.pick(account.name, threads)
         if not picked:
