@@ -399,3 +399,11 @@ def test_answers_are_ephemeral_unless_public(slack: FakeSlack, store: Store) -> 
         assert responses[0]["text"] == ":tada: Nothing is open."
     finally:
         server.stop()
+
+
+def test_sources_says_how_many_threads_an_account_watches(store: Store) -> None:
+    watching = {"acme-bluesky": 7}
+    answer = command(store, threads_watched=lambda a: watching.get(a.name))("sources", "U1", "C1")
+    text = answer.blocks[1]["text"]["text"]
+    assert "queued jobs 0, 7 threads watched for follow-ups without a mention" in text
+    assert text.count("threads watched") == 1  # Mastodon: None, nothing said
