@@ -47,7 +47,7 @@ def read_threads(
             )
         except DeliveryError as exc:
             if isinstance(exc, XrpcError) and exc.error == "NotFound":
-                gone.add(thread.root)  # the root was deleted: nothing more will come
+                _gone(gone, thread.root, account)
                 continue
             logger.warning(
                 "account %s: reading thread %s failed (%s); the rest wait for the next poll",
@@ -58,7 +58,7 @@ def read_threads(
             break
         root = body.get("thread")
         if isinstance(root, Mapping) and root.get("$type") == NOT_FOUND:
-            gone.add(thread.root)
+            _gone(gone, thread.root, account)
             continue
         posts.extend(_Walk(thread, own=xrpc.did, to_post=to_post).run(root))
     return WatchResult(posts=posts, gone=frozenset(gone), fetches=fetches)
@@ -122,6 +122,12 @@ class _Walk:
         if post is not None:
             self.joinable.add(uri)
         return post
+
+
+def _gone(gone: set[str], root: str, account: str) -> None:
+    """The root was deleted: nothing more will come, so the watch stops."""
+    logger.info("account %s: thread %s was deleted; it is no longer watched", account, root)
+    gone.add(root)
 
 
 def _parent_of(view: Mapping[str, Any]) -> str | None:

@@ -4,6 +4,7 @@ their own post, a third person answering them) still reach the card's thread, on
 from __future__ import annotations
 
 from tests.e2e.bluesky.world import World
+from tests.e2e.harness import eventually
 
 
 def test_a_follow_up_to_their_own_post_without_a_mention_reaches_the_thread_once(
@@ -56,6 +57,26 @@ def test_a_closed_conversation_is_no_longer_watched(world: World) -> None:
     world.scene.settle()
     assert not any("kept it" in t for t in world.followups(closed_card))
     assert world.scene.conversation(str(closed_card["ts"])).status == "closed"
+
+
+def test_a_deleted_root_ends_its_watch_without_an_error(world: World) -> None:
+    customer, post, card = world.mention("ulla", "please delete my account")
+    before = len(world.scene.bot.log())
+    world.devenv.delete(customer, post)
+    eventually(lambda: _gone(world, post.uri), what="the AppView to forget the post")
+    world.wait_for_watch_rounds(3)
+    world.scene.settle()
+    log = world.scene.bot.log()[before:]
+    assert "Traceback" not in log and "reading thread" not in log
+    assert log.count(f"thread {post.uri} was deleted; it is no longer watched") == 1
+    assert world.scene.conversation(str(card["ts"])).status == "open"
+
+
+def _gone(world: World, uri: str) -> bool:
+    response = world.devenv.http.get(
+        f"{world.devenv.appview}/xrpc/app.bsky.feed.getPostThread", params={"uri": uri}
+    )
+    return response.status_code == 400
 
 
 def test_fifty_open_conversations_cost_at_most_twenty_thread_reads_per_poll(
