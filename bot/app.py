@@ -114,7 +114,6 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
     )
     bridge.wake = worker.wake
     bolt = _bolt_app(settings, client)
-    _register_listeners(bolt, settings, store, bridge, slack, channels)
     poller = Poller(
         store,
         bridge,
@@ -122,7 +121,9 @@ def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
         owner=owner,
         lease_seconds=settings.delivery.lease_seconds,
         on_poll=metrics.polled,
+        on_watch=metrics.threads_read,
     )
+    _register_listeners(bolt, settings, store, bridge, slack, channels, poller)
     return Runtime(settings, store, slack, sources, bridge, worker, poller, bolt, owner, metrics)
 
 
@@ -151,6 +152,7 @@ def _register_listeners(
     bridge: Bridge,
     slack: SlackApi,
     channels: Mapping[str, str],
+    poller: Poller,
 ) -> None:
     speakers = SpeakerPolicy(settings.slack, slack)
     messages.register(bolt, bridge)
@@ -168,6 +170,7 @@ def _register_listeners(
             permalink=slack.permalink,
             member_channels=partial(speakers.member_channels, channels=set(channels.values())),
             sla=bridge.sla,
+            threads_watched=poller.threads_watched,
         ),
     )
 

@@ -148,6 +148,7 @@ EN: Mapping[str, str] = {
     "sources.line": (
         "{icon} *{account}* ({network}): last successful poll {last_ok}, queued jobs {queued}"
     ),
+    "sources.watched": "{count} threads watched for follow-ups without a mention",
     "sources.failing": "{failures} failed polls in a row; last error: {error}",
     "sources.ago": "{duration} ago",
     "sources.never": "never",

@@ -370,6 +370,8 @@ def _network_keys(
     secrets: dict[str, Secret] = {}
     for key in sorted((keys.required | keys.optional) & entry.keys()):
         value = entry[key]
+        if key in keys.numbers and isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)  # the source reads its own number (and says what is wrong)
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where}: {label} {key} must be a non-empty string")
         if key.endswith("_env"):

@@ -50,6 +50,26 @@ class Post:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchedThread:
+    """An open conversation whose thread is read for posts that notify nobody: the
+    customer's own follow-ups and the answers to them (see bot/core/watch.py)."""
+
+    root: str  # the conversation's remote root, where the thread is read from
+    author: str  # the customer's remote id (a DID on Bluesky)
+    since: datetime  # their first post's time: nothing older is new
+
+
+@dataclass(frozen=True, slots=True)
+class WatchResult:
+    """What reading some watched threads found: new posts in thread order, the roots that
+    are gone (deleted: stop watching), and how many thread reads it cost."""
+
+    posts: list[Post]
+    gone: frozenset[str]
+    fetches: int
+
+
+@dataclass(frozen=True, slots=True)
 class FetchResult:
     posts: list[Post]
     cursor: str | None  # where the next poll resumes; None keeps the old one

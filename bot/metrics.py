@@ -17,6 +17,8 @@ from bot.store import Job, utcnow
 
 # Seconds from a job being written to its outcome: mostly the send delay and retries for
 # replies, near zero otherwise.
+# Thread reads per poll (bot/core/watch.py): the budget is 20, so a bucket sits on it.
+THREAD_READ_BUCKETS = (0, 1, 5, 10, 19, 20, 21, 50)
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 
 
@@ -72,6 +74,13 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.thread_reads = Histogram(
+            "socialbridge_thread_reads_per_poll",
+            "Watched threads read in one poll (Bluesky follow-ups without a mention).",
+            ["account"],
+            buckets=THREAD_READ_BUCKETS,
+            registry=self.registry,
+        )
         self.registry.register(_StateCollector(read_state))
 
     def polled(self, account: str, new: int, error: str | None) -> None:
@@ -79,6 +88,9 @@ class Metrics:
             self.mentions.labels(account).inc(new)
         if error:
             self.failures.labels(f"poll:{account}", _reason(error)).inc()
+
+    def threads_read(self, account: str, reads: int) -> None:
+        self.thread_reads.labels(account).observe(reads)
 
     def reply_sent(self, account: str) -> None:
         self.replies.labels(account).inc()

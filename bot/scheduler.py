@@ -8,10 +8,12 @@ from collections.abc import Callable, Mapping
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.bridge import Bridge
+from bot.core.watch import ThreadRotation, watched
 from bot.delivery import backoff_seconds
-from bot.domain import DeliveryError
+from bot.domain import DeliveryError, FetchResult, Post
 from bot.settings import AccountSettings
 from bot.sources import Source
+from bot.sources.base import ThreadWatcher
 from bot.store import Store, utcnow
 from bot.store import accounts as account_store
 
@@ -34,13 +36,18 @@ class Poller:
         owner: str,
         lease_seconds: float = 60.0,
         on_poll: Callable[[str, int, str | None], None] | None = None,
+        on_watch: Callable[[str, int], None] | None = None,
+        rotation: ThreadRotation | None = None,
     ) -> None:
+        """`on_watch(account, fetches)` hears how many threads each poll read."""
         self.store = store
         self.lease_seconds = lease_seconds
         self.bridge = bridge
         self.sources = sources
         self.owner = owner
         self.on_poll = on_poll
+        self.on_watch = on_watch
+        self.rotation = rotation or ThreadRotation()
 
     def poll(self, account: AccountSettings) -> int:
         """Fetch and ingest once; returns the number of new posts (0 when skipped)."""
@@ -55,17 +62,43 @@ class Poller:
         state = account_store.get(self.store, account.name)
         if state.next_poll_at is not None and state.next_poll_at > utcnow():
             return 0
+        source = self.sources[account.name]
         try:
-            result = self.sources[account.name].fetch(state.cursor)
+            result = source.fetch(state.cursor)
         except DeliveryError as exc:
             self._failed(account, state.consecutive_failures + 1, exc)
             return 0
+        if isinstance(source, ThreadWatcher):
+            # One page, one transaction: a follow-up seen both ways is stored once.
+            result = FetchResult(
+                posts=[*result.posts, *self._watch(account, source)], cursor=result.cursor
+            )
         new = self.bridge.ingest(account.name, result)
         if new:
             logger.info("account %s: %d new posts", account.name, new)
         if self.on_poll:
             self.on_poll(account.name, new, None)
         return new
+
+    def threads_watched(self, account: AccountSettings) -> int | None:
+        """How many of the account's threads are watched; None when its network is not."""
+        if not isinstance(self.sources.get(account.name), ThreadWatcher):
+            return None
+        with self.store.read() as session:
+            return len(watched(session, account, now=utcnow()))
+
+    def _watch(self, account: AccountSettings, source: ThreadWatcher) -> list[Post]:
+        """New posts in this poll's share of the account's watched threads."""
+        with self.store.read() as session:
+            threads = watched(session, account, now=utcnow())
+        picked = self.rotation.pick(account.name, threads)
+        if not picked:
+            return []
+        found = source.watch(picked)
+        self.rotation.forget(account.name, found.gone)
+        if self.on_watch:
+            self.on_watch(account.name, found.fetches)
+        return found.posts
 
     def _failed(self, account: AccountSettings, failures: int, exc: DeliveryError) -> None:
         retry_in = exc.retry_after

@@ -122,3 +122,4 @@ class NetworkKeys:
     optional: frozenset[str] = frozenset()
     default_server: str | None = None
     default_poll_seconds: float = 20.0
+    numbers: frozenset[str] = frozenset()  # optional keys that may be written as numbers

@@ -444,3 +444,11 @@ def test_overdue_lists_conversations_past_their_due_time_most_overdue_first(
 def test_overdue_says_when_no_clock_is_set_up(store: Store) -> None:
     add_conversation(store, 1, hours_ago=3)
     assert "No response clock" in command(store)("overdue", "U1", "C1").text
+
+
+def test_sources_says_how_many_threads_an_account_watches(store: Store) -> None:
+    watching = {"acme-bluesky": 7}
+    answer = command(store, threads_watched=lambda a: watching.get(a.name))("sources", "U1", "C1")
+    text = answer.blocks[1]["text"]["text"]
+    assert "queued jobs 0, 7 threads watched for follow-ups without a mention" in text
+    assert text.count("threads watched") == 1  # Mastodon: None, nothing said

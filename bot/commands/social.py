@@ -58,11 +58,14 @@ class SocialCommand:
         member_channels: Callable[[str], Collection[str]] | None = None,
         clock: Callable[[], datetime] = utcnow,
         sla: Mapping[str, SlaSettings] | None = None,
+        threads_watched: Callable[[AccountSettings], int | None] | None = None,
     ) -> None:
         """`user_name` (users.info, cached) shows people by name, so a public answer does not
         notify everyone it lists; without it people appear as <@U…> mentions.
         `member_channels` (bot/speakers.py) gives the mapped channels a person may see:
-        nobody else gets an answer, and the lists keep to those channels."""
+        nobody else gets an answer, and the lists keep to those channels.
+        `threads_watched` (bot/scheduler.py) counts an account's watched threads; None for a
+        network that stays on its notifications."""
         self.store = store
         self.accounts = tuple(accounts)
         self.command = command
@@ -71,6 +74,7 @@ class SocialCommand:
         self.member_channels = member_channels
         self.clock = clock
         self.sla = dict(sla or {})  # the response clock's targets by account
+        self.threads_watched = threads_watched
 
     def __call__(self, text: str, user_id: str, channel_id: str) -> CommandAnswer:
         visible = None if self.member_channels is None else self.member_channels(user_id)
@@ -324,6 +328,9 @@ class SocialCommand:
                 ),
                 queued=by_account.get(account.name, 0),
             )
+            watching = self.threads_watched(account) if self.threads_watched else None
+            if watching is not None:
+                line += ", " + say("sources.watched", count=watching)
             if failures and state is not None:
                 error = cut(escape_mrkdwn(state.last_error or ""), ERROR_LIMIT)
                 line += "\n" + say("sources.failing", failures=failures, error=error)

@@ -7,9 +7,17 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, ClassVar, Protocol
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from bot.domain import FetchResult, LengthVerdict, ReplyTarget, SentReply
+from bot.domain import (
+    FetchResult,
+    LengthVerdict,
+    ReplyTarget,
+    SentReply,
+    WatchedThread,
+    WatchResult,
+)
 from bot.settings import AccountSettings, NetworkKeys
 
 
@@ -75,6 +83,17 @@ class Source(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ThreadWatcher(Protocol):
+    """A source that can read whole threads, for networks that notify nobody of a reply
+    without a mention (Bluesky). Optional: a source without it stays on its notifications."""
+
+    def watch(self, threads: Sequence[WatchedThread]) -> WatchResult:
+        """New posts in these threads by their customer, or answering the customer's posts;
+        never our own. Bounded per thread; a read that fails ends the walk early."""
+        ...
 
 
 class SourceFactory(Protocol):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot.domain import WatchedThread
 from bot.store.models import Conversation, Message
 
 
@@ -117,3 +120,34 @@ def inbound_by_remote_id(session: Session, account: str, remote_id: str) -> Mess
             col(Message.direction) == "in",
         )
     ).first()
+
+
+def watched_threads(session: Session, account: str, *, since: datetime) -> dict[int, WatchedThread]:
+    """Conversations of `account` not closed and with a customer post since `since`, by id,
+    as threads to watch: their root, and the author and time of their first inbound post."""
+    first = (
+        select(func.min(Message.id))
+        .where(col(Message.conversation_id) == Conversation.id, col(Message.direction) == "in")
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    rows = session.exec(
+        select(
+            Conversation.id, Conversation.remote_root, Message.author_remote_id, Message.created_at
+        )
+        .join(Message, col(Message.id) == first)
+        .where(
+            col(Conversation.account) == account,
+            col(Conversation.status) != "closed",
+            col(Conversation.last_inbound_at) >= since,
+        )
+    ).all()
+    return {
+        cid: WatchedThread(root=root, author=author, since=_aware(at))
+        for cid, root, author, at in rows
+        if cid is not None
+    }
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

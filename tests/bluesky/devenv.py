@@ -136,6 +136,16 @@ class DevEnv:
         root = (reply_to.root_uri, reply_to.root_cid) if reply_to else (uri, cid)
         return PostRef(uri, cid, *root)
 
+    def delete(self, author: Account, post: PostRef) -> None:
+        """The author deletes their post (the AppView then answers NotFound for it)."""
+        self._call(
+            "POST",
+            self.pds,
+            "com.atproto.repo.deleteRecord",
+            token=author.access_jwt,
+            json={"repo": author.did, "collection": "app.bsky.feed.post", "rkey": post.rkey},
+        )
+
     def record(self, uri: str) -> dict[str, Any]:
         """A record as stored in its author's repository on the PDS."""
         _, _, did, collection, rkey = uri.split("/")

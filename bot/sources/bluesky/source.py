@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from bot.core.watch import WATCH_HOURS_KEY, watch_hours
 from bot.domain import (
-    Author,
     DeliveryError,
     FetchResult,
     LengthVerdict,
@@ -22,11 +22,15 @@ from bot.domain import (
     ReplyTarget,
     SentReply,
     UnknownOutcome,
+    WatchedThread,
+    WatchResult,
 )
 from bot.settings import AccountSettings, ConfigError, NetworkKeys
 from bot.sources.base import SessionStore
 from bot.sources.bluesky.cursor import POST, REASONS, Mark, Note, cursor_before, iso
-from bot.sources.bluesky.richtext import facets_for, plain_text_of
+from bot.sources.bluesky.posts import post_of, profile_url
+from bot.sources.bluesky.richtext import facets_for
+from bot.sources.bluesky.threads import read_threads
 from bot.sources.bluesky.tid import tid_for_key
 from bot.sources.bluesky.xrpc import XrpcClient, XrpcError
 from bot.textlength import GRAPHEME, too_long_to_count
@@ -49,9 +53,10 @@ class BlueskySource:
     network: ClassVar[str] = "bluesky"
     keys: ClassVar[NetworkKeys] = NetworkKeys(
         required=frozenset({"handle", "password_env"}),
-        optional=frozenset({"appview"}),
+        optional=frozenset({"appview", WATCH_HOURS_KEY}),
         default_server="https://bsky.social",
         default_poll_seconds=20.0,
+        numbers=frozenset({WATCH_HOURS_KEY}),
     )
 
     def __init__(
@@ -59,6 +64,7 @@ class BlueskySource:
     ) -> None:
         self.account = account
         self.handle = account.options["handle"].removeprefix("@")
+        watch_hours(account)  # a wrong value stops the start, naming the key
         proxy = account.options.get("appview")
         if proxy is not None and not _PROXY.match(proxy):
             raise ConfigError(
@@ -158,44 +164,28 @@ class BlueskySource:
         )
         return found, False
 
+    def watch(self, threads: Sequence[WatchedThread]) -> WatchResult:
+        """The customer's follow-ups without a mention, and answers to them (threads.py)."""
+        return read_threads(
+            self._xrpc,
+            threads,
+            account=self.account.name,
+            to_post=lambda view, at: self._post_of(view, at, what="thread post"),
+        )
+
     def _post_from(self, note: Note) -> Post | None:
         """The notification's post, or None (logged) when it is not what we expect."""
+        return self._post_of(note.raw, note.at, what="notification")
+
+    def _post_of(self, view: Mapping[str, Any], at: datetime, *, what: str) -> Post | None:
         try:
-            uri, cid, record = note.uri, str(note.raw["cid"]), note.raw["record"]
-            author = note.raw["author"]
-            reply = record.get("reply")
-            if reply:
-                root_uri, root_cid = str(reply["root"]["uri"]), str(reply["root"]["cid"])
-                parent: str | None = str(reply["parent"]["uri"])
-            else:
-                root_uri, root_cid, parent = uri, cid, None
-            handle = str(author["handle"])
-            profile = _profile_url(handle, str(author["did"]))
-            text = plain_text_of(str(record.get("text") or ""), record.get("facets"))
-            return Post(
-                remote_id=uri,
-                url=f"{profile}/post/{uri.rsplit('/', 1)[-1]}",
-                author=Author(
-                    remote_id=str(author["did"]),
-                    handle=handle,
-                    display_name=str(author.get("displayName") or handle),
-                    url=profile,
-                ),
-                text="\n".join(
-                    part for part in (text, _embed_note(record.get("embed"), text)) if part
-                ),
-                # The listing time, not the record's createdAt: a client may write any
-                # createdAt, and replies go to the latest post of a conversation.
-                created_at=note.at,
-                in_reply_to=parent,
-                thread_root=self._thread_key(root_uri),
-                extra={"uri": uri, "cid": cid, "root_uri": root_uri, "root_cid": root_cid},
-            )
+            return post_of(view, at, thread_key=self._thread_key)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             logger.warning(
-                "account %s: skipped malformed Bluesky notification %r (%s: %s)",
+                "account %s: skipped malformed Bluesky %s %r (%s: %s)",
                 self.account.name,
-                note.uri,
+                what,
+                view.get("uri"),
                 type(exc).__name__,
                 exc,
             )
@@ -319,29 +309,5 @@ class BlueskySource:
         if isinstance(reply, Mapping) and isinstance(reply.get("root"), Mapping):
             extra["root_uri"] = str(reply["root"].get("uri") or uri)
             extra["root_cid"] = str(reply["root"].get("cid") or cid)
-        url = f"{_profile_url(self.handle, self._xrpc.did)}/post/{uri.rsplit('/', 1)[-1]}"
+        url = f"{profile_url(self.handle, self._xrpc.did)}/post/{uri.rsplit('/', 1)[-1]}"
         return SentReply(remote_id=uri, url=url, extra=extra)
-
-
-def _profile_url(handle: str, did: str) -> str:
-    who = did if handle in ("", "handle.invalid") else handle
-    return f"https://bsky.app/profile/{who}"
-
-
-def _embed_note(embed: Any, text: str) -> str:
-    """A short line for what a post carries besides its text (images, a link card)."""
-    if not isinstance(embed, Mapping):
-        return ""
-    kind = embed.get("$type")
-    if kind == "app.bsky.embed.recordWithMedia":
-        return _embed_note(embed.get("media"), text)
-    if kind == "app.bsky.embed.images":
-        count = len(embed.get("images") or ())
-        return f"[{count} image{'s' if count != 1 else ''}]"
-    if kind == "app.bsky.embed.video":
-        return "[video]"
-    if kind == "app.bsky.embed.external":
-        external = embed.get("external")
-        uri = external.get("uri") if isinstance(external, Mapping) else None
-        return f"[link: {uri}]" if isinstance(uri, str) and uri not in text else ""
-    return ""

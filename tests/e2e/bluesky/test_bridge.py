@@ -3,68 +3,14 @@ reference implementation (PDS + AppView from @atproto/dev-env), both over loopba
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
-
-import pytest
-
 from bot.store import Store
 from bot.store import accounts as account_store
-from tests.bluesky.devenv import Account, DevEnv, PostRef
-from tests.e2e.harness import Scene, eventually, scene
+from tests.e2e.bluesky.world import ACCOUNT, World
+from tests.e2e.harness import eventually
 
-ACCOUNT = "acme-bluesky"
 # Ten graphemes in 50 UTF-8 bytes: a skin-toned thumb, a flag, a family, an e with a
 # combining accent, two CJK characters, a letter, a smiley, a dash and a bang.
 TEN_GRAPHEMES = "👍🏽🇩🇪👨\u200d👩\u200d👧e\u0301日本a😀-!"
-
-
-@dataclass
-class World:
-    scene: Scene
-    devenv: DevEnv
-    brand: Account
-
-    def mention(self, name: str, text: str) -> tuple[Account, PostRef, dict[str, Any]]:
-        """A new customer mentions the brand; returns them, their post and its Slack card."""
-        customer = self.devenv.create_account(name)
-        post = self.devenv.post(customer, f"@{self.brand.handle} {text}", mention=self.brand)
-        return customer, post, self.scene.card_for(text)
-
-    def our_replies(self, post: PostRef) -> list[dict[str, Any]]:
-        """Our replies directly under `post`, as the AppView's getPostThread shows them."""
-        replies = self.devenv.replies(post.uri)
-        return [reply for reply in replies if reply["author"]["did"] == self.brand.did]
-
-    def wait_for_our_reply(self, post: PostRef) -> dict[str, Any]:
-        return eventually(lambda: self.our_replies(post), what=f"our reply under {post.uri}")[0]
-
-    def followups(self, card: dict[str, Any]) -> list[str]:
-        """The texts the bot posted in a card's thread."""
-        thread = self.scene.slack.thread(self.scene.channel, str(card["ts"]))
-        return [str(m["text"]) for m in thread if m.get("bot_id")]
-
-
-@pytest.fixture(scope="module")
-def world(devenv: DevEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    brand = devenv.create_account("acmebrand")
-    accounts = f"""
-[[accounts]]
-name = "{ACCOUNT}"
-network = "bluesky"
-server = "{devenv.pds}"
-handle = "{brand.handle}"
-password_env = "ACME_BLUESKY_APP_PASSWORD"
-channel = "#social"
-poll_seconds = 0.3
-"""
-    with scene(
-        tmp_path_factory.mktemp("bluesky"),
-        extra_accounts=accounts,
-        extra_env={"ACME_BLUESKY_APP_PASSWORD": devenv.app_password(brand)},
-    ) as running:
-        yield World(running, devenv, brand)
 
 
 def test_a_mention_becomes_a_card_with_its_author_and_a_link_to_the_post(world: World) -> None:
