@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -18,7 +18,6 @@ from bot import targets
 from bot.bridge import Bridge
 from bot.catalog import say
 from bot.domain import DeliveryError
-from bot.erasure import is_erased
 from bot.erasure_slack import ErasedMessageRewriter
 from bot.jobkinds import (
     HELD_EVENT,
@@ -33,20 +32,18 @@ from bot.jobkinds import (
     parse_inbound_metadata_key,
     slack_key,
 )
-from bot.sla import timers
+from bot.sla.notices import ResponseClock
 from bot.slack.escape import escape_mrkdwn
 from bot.slack.render import (
-    PostView,
-    StatusView,
     network_name,
     render_card,
     render_followup,
     render_notice,
     render_plain_card,
     render_plain_followup,
-    when,
 )
 from bot.slack.send import post_or_plain, update_or_plain
+from bot.slack.views import post_view, status_view
 from bot.store import Conversation, Job, Message, outbox, queries, utcnow
 from bot.textlength import refusal_key
 
@@ -69,7 +66,7 @@ class JobPerformers:
         self.store = bridge.store
         self.slack = bridge.slack
         # The response clock's targets by account; accounts without one are not timed.
-        self.sla = bridge.sla
+        self.clock = ResponseClock(self.store, self.slack, bridge.sla)
         # Rows read by `preload` for jobs about to run, by message id; each performer takes
         # its own out (dict operations are atomic, so the worker threads need no lock).
         self._preloaded: dict[int, tuple[Message, Conversation]] = {}
@@ -100,7 +97,7 @@ class JobPerformers:
             NOTICE: self.notice,
             REACT: self.react,
             HELD_EVENT: self.held_event,
-            SLA_TIMER: self.sla_timer,
+            SLA_TIMER: self.clock.fire,
             REWRITE_ERASED: ErasedMessageRewriter(
                 self.store, self.slack, update_card=self.update_card
             ),
@@ -115,7 +112,7 @@ class JobPerformers:
         # The first message becomes the card; if the card never made it, this one does.
         is_card = conversation.slack_ts is None
         metadata_key = inbound_metadata_key(message.account, message.remote_id or "")
-        post = _post_view(conversation, message)
+        post = post_view(conversation, message)
         ts: str | None = None
         if job.attempts > 1:  # an earlier attempt may have landed before the process died
             ts = self.slack.find_posted(
@@ -126,7 +123,7 @@ class JobPerformers:
             )
         if ts is None:
             if is_card:
-                status = _status_view(conversation, self._card_due(conversation))
+                status = status_view(conversation, self.clock.card_due(conversation))
                 text, blocks = render_card(post, status)
                 plain = render_plain_card(post, status)
             else:
@@ -158,12 +155,12 @@ class JobPerformers:
         with self.store.read() as session:
             conversation = session.get_one(Conversation, job.conversation_id)
             first = _first_inbound(session, conversation)
-            due = self._due(session, conversation)
+            due = self.clock.due(session, conversation)
         if first is None:
             return None
         if conversation.slack_ts is None:  # the card itself is still on its way
             raise DeliveryError("the card is not in Slack yet")
-        post, status = _post_view(conversation, first), _status_view(conversation, due)
+        post, status = post_view(conversation, first), status_view(conversation, due)
         text, blocks = render_card(post, status)
         update_or_plain(
             self.slack,
@@ -190,55 +187,6 @@ class JobPerformers:
             blocks=blocks,
             plain=text,
             thread_ts=conversation.slack_ts,
-        )
-        return None
-
-    def _due(self, session: Session, conversation: Conversation) -> datetime | None:
-        sla = self.sla.get(conversation.account)
-        return None if sla is None else timers.due_at(session, conversation, sla)
-
-    def _card_due(self, conversation: Conversation) -> datetime | None:
-        """The due time a new card shows: a read only for accounts with a clock."""
-        if conversation.account not in self.sla:
-            return None
-        with self.store.read() as session:
-            return self._due(session, conversation)
-
-    def sla_timer(self, job: Job) -> Record | None:
-        """A reminder before the due time or the breach at it, if the clock it was set for
-        still runs (not answered, not closed, not moved); the breach also shows in the
-        channel. Posted with a metadata key, so a retry after an unknown outcome finds it."""
-        payload = json.loads(job.payload_json)
-        with self.store.read() as session:
-            conversation = session.get_one(Conversation, job.conversation_id)
-            sla = self.sla.get(conversation.account)
-            due = self._due(session, conversation)
-        if sla is None or due is None or int(due.timestamp()) != payload["due"]:
-            return None
-        if conversation.slack_ts is None:
-            raise DeliveryError("the conversation's card is not in Slack yet")
-        breach = payload["phase"] == timers.BREACH
-        key = f"{job.ordering_key}:{job.id}"
-        if job.attempts > 1 and self.slack.find_posted(
-            channel=conversation.slack_channel,
-            thread_ts=conversation.slack_ts,
-            metadata_key=key,
-            oldest=0,
-        ):
-            return None
-        who = timers.who_to_name(conversation.assignee, sla.escalate_to, breach=breach)
-        text = say(
-            "sla.breach" if breach else "sla.reminder",
-            who=f"{who} " if who else "",
-            due=when(due),
-        )
-        self.slack.post(
-            channel=conversation.slack_channel,
-            text=text,
-            blocks=render_notice(text)[1],
-            thread_ts=conversation.slack_ts,
-            metadata_key=key,
-            broadcast=breach,
         )
         return None
 
@@ -427,32 +375,3 @@ def _first_inbound(session: Session, conversation: Conversation) -> Message | No
         .order_by(col(Message.id))
         .limit(1)
     ).first()
-
-
-def _post_view(conversation: Conversation, message: Message) -> PostView:
-    return PostView(
-        network=conversation.network,
-        author_name=message.author_name,
-        author_handle=message.author_handle,
-        author_url=message.author_url,
-        text=message.text,
-        url=message.remote_url or "",
-        created_at=message.created_at,
-        private=conversation.private,
-        erased=is_erased(message),
-    )
-
-
-def _status_view(conversation: Conversation, due: datetime | None = None) -> StatusView:
-    return StatusView(
-        due=due,
-        status=conversation.status,
-        opened_at=conversation.opened_at,
-        last_inbound_at=conversation.last_inbound_at,
-        assignee=conversation.assignee,
-        first_response_at=conversation.first_response_at,
-        last_response_at=conversation.last_response_at,
-        closed_at=conversation.closed_at,
-        closed_by=conversation.closed_by,
-        reopened=conversation.reopened,
-    )

@@ -1,11 +1,10 @@
 """The Slack Web API port: the few calls the bridge needs, with errors made uniform.
 
 Calls go through one keep-alive, pooled httpx client: slack_sdk's WebClient (urllib) opens
-a new connection (and TLS handshake) per call, which cost more than the rest of a card's
-work together. The WebClient stays for Bolt, which does its own calls with it. Nothing
-retries by itself: after a connection error a chat.postMessage may or may not have landed,
-and only the delivery worker, which can reconcile through message metadata, may decide to
-send it again.
+a connection (and TLS handshake) per call, which cost more than the rest of a card's work.
+The WebClient stays for Bolt. Nothing retries by itself: after a connection error a
+chat.postMessage may or may not have landed, and only the delivery worker, which can
+reconcile through message metadata, may send it again.
 """
 
 from __future__ import annotations
@@ -25,8 +24,7 @@ from bot.slack.blocks import fit_message
 from bot.slack.render import archive_permalink
 
 METADATA_EVENT_TYPE = "socialbridge_message"
-# Who may reply publicly is checked on every reply; a minute-old member list is fresh enough
-# and keeps a busy thread from costing one conversations.members call per message.
+# Members are checked on every reply: a minute-old list saves a conversations.members call.
 MEMBERSHIP_CACHE_SECONDS = 60.0
 
 # https://api.slack.com/methods/chat.postMessage#errors (and the same lists for the others):
