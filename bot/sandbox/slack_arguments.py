@@ -77,13 +77,9 @@ def reaction_name(req: Request) -> str:
 def checked_blocks(fake: SlackWorkspace, value: Any) -> list[Any] | None:
     """`blocks`: a JSON array (or its string) that Block Kit's rules accept
     (slack_blockkit.py); a refuse_blocks() fault refuses any non-empty one."""
-    if value is None or value == "":
+    value = _json_argument(value, "invalid_blocks_format")
+    if value is None:
         return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise SlackError("invalid_blocks_format") from None
     if not isinstance(value, list):
         raise SlackError("invalid_blocks_format")
     errors = block_errors(value)
@@ -98,19 +94,27 @@ def checked_blocks(fake: SlackWorkspace, value: Any) -> list[Any] | None:
 
 def checked_metadata(value: Any) -> Json | None:
     """`metadata`: a JSON object (or its string) with event_type and event_payload."""
-    if value is None or value == "":
+    value = _json_argument(value, "invalid_metadata_format")
+    if value is None:
         return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise SlackError("invalid_metadata_format") from None
     if not isinstance(value, dict):
         raise SlackError("invalid_metadata_format")
     event_type, payload = value.get("event_type"), value.get("event_payload", {})
     if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
         raise SlackError("invalid_metadata_schema")
     return {"event_type": event_type, "event_payload": payload}
+
+
+def _json_argument(value: Any, format_error: str) -> Any:
+    """A JSON argument as given (form fields carry it as a string); None when absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise SlackError(format_error) from None
+    return value
 
 
 def page_limit(value: Any, *, default: int, maximum: int) -> int:

@@ -165,17 +165,7 @@ class SlackPeople(SlackWorkspace):
             message = self.render(msg, metadata=False)
             message.update(source_team=message["team"], user_team=message["team"])
             self.notify_changed()
-            return {
-                "type": "message",
-                "subtype": "message_changed",
-                "hidden": True,
-                "channel": ch.id,
-                "ts": event_ts,
-                "event_ts": event_ts,
-                "channel_type": ch.channel_type,
-                "message": message,
-                "previous_message": previous,
-            }
+            return _message_changed(ch, event_ts, message, previous)
 
     def user_deletes(self, channel: str, ts: str) -> Json:
         """Delete a message; returns `message_deleted`, or, for a thread parent with
@@ -186,17 +176,7 @@ class SlackPeople(SlackWorkspace):
             previous = self.render(msg, metadata=False)
             event_ts = self.next_ts()
             if self.delete(ch, msg):
-                return {
-                    "type": "message",
-                    "subtype": "message_changed",
-                    "hidden": True,
-                    "channel": ch.id,
-                    "ts": event_ts,
-                    "event_ts": event_ts,
-                    "channel_type": ch.channel_type,
-                    "message": self.render(msg, metadata=False),
-                    "previous_message": previous,
-                }
+                return _message_changed(ch, event_ts, self.render(msg, metadata=False), previous)
             return {
                 "type": "message",
                 "subtype": "message_deleted",
@@ -293,3 +273,19 @@ class SlackPeople(SlackWorkspace):
                 event["inviter"] = inviter
             self.notify_changed()
             return event
+
+
+def _message_changed(channel: Channel, event_ts: str, message: Json, previous: Json) -> Json:
+    """The `message_changed` event Slack sends for an edit, or for a deleted thread parent
+    that stays as a tombstone."""
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": channel.id,
+        "ts": event_ts,
+        "event_ts": event_ts,
+        "channel_type": channel.channel_type,
+        "message": message,
+        "previous_message": previous,
+    }
