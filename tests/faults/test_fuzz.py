@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import col, func, select
 
@@ -110,6 +110,10 @@ def test_odd_text_in_real_thread_replies_is_stored_whole_or_refused(
         ["reaction_added", "reaction_removed", "app_home_opened", "member_joined_channel"]
     ),
 )
+# Bolt answered 500 to a block action without a list of actions (bot/web.py, _actions_missing)
+@example(payload={"actions": None}, kind="reaction_added")
+@example(payload={"actions": []}, kind="reaction_added")
+@example(payload={"actions": ["x"]}, kind="reaction_added")
 def test_fuzzed_other_events_actions_and_commands_get_an_answer(
     world: Scene, payload: dict[str, Any], kind: str
 ) -> None:
