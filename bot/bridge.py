@@ -25,6 +25,7 @@ from bot.jobkinds import (
 )
 from bot.ports import SlackPort
 from bot.settings import Settings
+from bot.sla import timers
 from bot.sources import Source
 from bot.speakers import SpeakerPolicy
 from bot.store import AccountState, Conversation, Message, Store, outbox, queries, utcnow
@@ -161,9 +162,21 @@ class Bridge:
             ):
                 return False
             session.add(conversation)
+            if change in (triage.Change.CLOSE, triage.Change.REOPEN):
+                self._clock_moved(session, conversation)
             self.request_card_update(session, conversation)
         self.wake()
         return True
+
+    def _clock_moved(self, session: Session, conversation: Conversation) -> None:
+        """A reply was accepted or withdrawn, or the conversation closed or reopened: its
+        response clock's timers and record follow (bot/sla/timers.py)."""
+        sla = self.sla.get(conversation.account)
+        if sla is None:
+            return
+        session.flush()
+        timers.schedule(session, conversation, sla)
+        timers.record_stop(session, conversation)
 
     # ---- outbound ---------------------------------------------------------------------
 
@@ -197,6 +210,8 @@ class Bridge:
                 send_delay_seconds=self.settings.slack.send_delay_seconds,
             ):
                 return ReplyOutcome.DUPLICATE
+            if refusal is None:
+                self._clock_moved(session, conversation)
         self.wake()
         return ReplyOutcome.REFUSED if refusal else ReplyOutcome.QUEUED
 
@@ -237,6 +252,8 @@ class Bridge:
                 message.state = "refused" if refusal else "cancelled"
                 if refusal:
                     self.notify(session, conversation, refusal[0], **refusal[1])
+                session.add(message)
+                self._clock_moved(session, conversation)
             else:
                 message.text = plain
             session.add(message)
@@ -267,6 +284,7 @@ class Bridge:
             if outbox.cancel_pending(session, kind=SEND_REPLY, message_id=message.id or 0):
                 message.state = "cancelled"
                 session.add(message)
+                self._clock_moved(session, session.get_one(Conversation, message.conversation_id))
                 return
             conversation = session.get_one(Conversation, message.conversation_id)
             self.notify(session, conversation, "reply.delete_too_late")

@@ -74,7 +74,7 @@ EN: Mapping[str, str] = {
         "*{command}* shows how the team is doing:\n"
         "• `{command} stats [today|24h|7d|30d|all] [account or network] [public]`: counts and"
         " response times (default 7d; `public` posts the answer in the channel)\n"
-        "• `{command} open`: every open conversation, oldest first\n"
+        "• `{command} open`: every open conversation, soonest due first, then oldest first\n"
         "• `{command} mine`: the open conversations you have claimed\n"
         "• `{command} sources`: each account's last poll, last error and queued jobs\n"
         "• `{command} overdue`: conversations past their answer's due time, most overdue"
@@ -118,6 +118,11 @@ EN: Mapping[str, str] = {
     "stats.open_now": "*Open now*\n{open} ({unclaimed} unclaimed)",
     "stats.oldest_unanswered": "*Oldest unanswered*\nwaiting {age}",
     "stats.nothing": "none",
+    "stats.within_target": "*Answered within target*\nfirst response {first}, next {next}",
+    "stats.attained": "{share} ({within} of {decided})",
+    "stats.breaches": "*Overdue answers*\n{n}",
+    "stats.by_person_target": "*Within target, by person who answered*",
+    "stats.person_target_line": "• {person}: {attained}",
     "stats.by_account": "*By account*",
     "stats.account_line": "• {account}: opened {opened}, replies {replies}",
     "stats.by_person": "*By person*",
@@ -143,6 +148,7 @@ EN: Mapping[str, str] = {
     "list.title_overdue": "Overdue conversations: {total}",
     "list.empty_overdue": ":tada: Nothing is overdue.",
     "list.overdue_by": ", overdue by {duration}",
+    "list.due_in": ", answer due in {duration}",
     "list.no_clock": "No response clock is set up: add an `[sla]` table to the configuration.",
     "sources.title": "Sources",
     "sources.line": (

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from bot.sla.attainment import Attainment, attainment
 from bot.store import Conversation, Message, Store
 from bot.store.waiting import NOT_CLOSED
 
@@ -65,6 +66,8 @@ class Stats:
     oldest_unanswered: datetime | None
     per_account: tuple[AccountStats, ...]
     per_person: tuple[PersonStats, ...]
+    # Answers within the response clock's target (bot/sla/attainment.py); None: not timed.
+    attainment: Attainment | None = None
 
     @property
     def answered_share(self) -> float | None:
@@ -199,6 +202,7 @@ class _Query:
                 for name in sorted(set(opened) | set(replies))
             ),
             per_person=self._people(),
+            attainment=attainment(self.session, self.accounts, self.since, self.until),
         )
 
     def _window(self, column: Mapped[Any]) -> list[sa.ColumnElement[bool]]:

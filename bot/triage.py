@@ -37,7 +37,7 @@ def apply(
         return _unclaim(conversation)
     if change is Change.CLOSE:
         return _close(conversation, user, now)
-    return reopen(conversation)
+    return reopen(conversation, now=now)
 
 
 def _claim(conversation: Conversation, user: str, now: datetime) -> bool:
@@ -70,9 +70,9 @@ def _close(conversation: Conversation, user: str, now: datetime) -> bool:
     return True
 
 
-def reopen(conversation: Conversation, *, by_message: bool = False) -> bool:
-    """Back to open (or claimed, the assignee is kept); `by_message`: the customer wrote
-    again, which the card says."""
+def reopen(conversation: Conversation, *, now: datetime, by_message: bool = False) -> bool:
+    """Back to open (or claimed, the assignee is kept), and the response clock runs again
+    from `now`; `by_message`: the customer wrote again, which the card says."""
     if conversation.status != "closed":
         return False
     conversation.status = "claimed" if conversation.assignee else "open"
@@ -80,4 +80,5 @@ def reopen(conversation: Conversation, *, by_message: bool = False) -> bool:
     conversation.closed_by = None
     conversation.close_seconds = None
     conversation.reopened = by_message
+    conversation.reopened_at = now
     return True

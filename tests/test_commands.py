@@ -12,6 +12,7 @@ import pytest
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
+from sqlmodel import select
 
 from bot.catalog import say
 from bot.commands import (
@@ -29,6 +30,7 @@ from bot.config import AccountSettings
 from bot.handlers import commands as command_handler
 from bot.sandbox.slack_api import FakeSlack
 from bot.settings import SlaSettings
+from bot.sla import timers
 from bot.sla.clock import BusinessHours
 from bot.store import AccountState, Conversation, Message, Store, outbox
 from bot.web import HttpServer, make_wsgi_app
@@ -422,6 +424,9 @@ def test_overdue_lists_conversations_past_their_due_time_most_overdue_first(
     add_conversation(store, 3, hours_ago=5, author_name="Five")
     answered = add_conversation(store, 4, hours_ago=6, author_name="Answered")
     with store.session() as session:
+        # Each clock started as ingest starts it, then the answer stopped one.
+        for conversation in session.exec(select(Conversation)):
+            timers.schedule(session, conversation, CLOCK)
         session.add(
             Message(
                 conversation_id=answered,
@@ -433,6 +438,8 @@ def test_overdue_lists_conversations_past_their_due_time_most_overdue_first(
                 created_at=NOW - timedelta(hours=5.5),
             )
         )
+        session.flush()
+        timers.record_stop(session, session.get_one(Conversation, answered))
     answer = command(store, sla={"acme-mastodon": CLOCK})("overdue", "U1", "C1")
     text = blocks_text(answer)
     assert answer.text == "Overdue conversations: 2"
@@ -452,3 +459,64 @@ def test_sources_says_how_many_threads_an_account_watches(store: Store) -> None:
     text = answer.blocks[1]["text"]["text"]
     assert "queued jobs 0, 7 threads watched for follow-ups without a mention" in text
     assert text.count("threads watched") == 1  # Mastodon: None, nothing said
+
+
+def _start_clocks(store: Store) -> None:
+    """Each open conversation's clock, started as ingest starts it."""
+    with store.session() as session:
+        for conversation in session.exec(select(Conversation)):
+            timers.schedule(session, conversation, CLOCK)
+
+
+def _answer(store: Store, conversation_id: int, user: str, hours_ago: float) -> None:
+    with store.session() as session:
+        session.add(
+            Message(
+                conversation_id=conversation_id,
+                account="acme-mastodon",
+                direction="out",
+                slack_channel="C1",
+                slack_user=user,
+                text="on it",
+                state="queued",
+                created_at=NOW - timedelta(hours=hours_ago),
+            )
+        )
+        session.flush()
+        timers.record_stop(session, session.get_one(Conversation, conversation_id))
+
+
+def test_open_puts_the_soonest_due_first_then_the_untimed_oldest_first(store: Store) -> None:
+    add_conversation(store, 1, hours_ago=0.5, author_name="DueSoon")
+    add_conversation(store, 2, hours_ago=3, author_name="Overdue")
+    _start_clocks(store)
+    add_conversation(store, 3, hours_ago=10, author_name="Untimed")
+    answer = command(store, sla={"acme-mastodon": CLOCK})("open", "U1", "C1")
+    lines = "\n".join(b["text"]["text"] for b in answer.blocks[1:]).split("\n")
+    assert answer.text == "Open conversations: 3"
+    assert ["Overdue" in lines[0], "DueSoon" in lines[1], "Untimed" in lines[2]] == [True] * 3
+    assert "overdue by 2 h 0 min" in lines[0] and "answer due in 30 min" in lines[1]
+    assert "due" not in lines[2]
+
+
+def test_stats_count_answers_within_target_overall_and_by_person(store: Store) -> None:
+    in_time = add_conversation(store, 1, hours_ago=3)
+    late = add_conversation(store, 2, hours_ago=5)
+    add_conversation(store, 3, hours_ago=4)  # never answered: overdue
+    add_conversation(store, 4, hours_ago=0.5)  # not due yet: not counted
+    _start_clocks(store)
+    _answer(store, in_time, "UANN", hours_ago=2.5)
+    _answer(store, late, "UBOB", hours_ago=3)
+    answer = command(store, sla={"acme-mastodon": CLOCK})("stats", "U1", "C1")
+    fields = [f["text"] for f in answer.blocks[1]["fields"]]
+    assert "*Answered within target*\nfirst response 33% (1 of 3), next none" in fields
+    assert "*Overdue answers*\n2" in fields
+    text = blocks_text(answer)
+    assert "• <@UANN>: 100% (1 of 1)" in text and "• <@UBOB>: 0% (0 of 1)" in text
+
+
+def test_stats_without_a_clock_say_nothing_of_targets(store: Store) -> None:
+    add_conversation(store, 1, hours_ago=3)
+    answer = command(store)("stats", "U1", "C1")
+    assert "within target" not in blocks_text(answer)
+    assert len(answer.blocks[1]["fields"]) == 8

@@ -128,8 +128,9 @@ def test_claim_close_and_reopen_change_the_status_once_each() -> None:
     assert not apply(Change.CLOSE, conversation, user="U2", now=later)
     assert conversation.close_seconds == 90 * 60
     assert status_line(_status(conversation)).startswith(":white_check_mark: Closed by <@U2>")
-    assert reopen(conversation, by_message=True)
+    assert reopen(conversation, now=later, by_message=True)
     assert (conversation.status, conversation.assignee) == ("claimed", "U1")
+    assert conversation.reopened_at == later
     assert conversation.close_seconds is None and conversation.reopened
 
 

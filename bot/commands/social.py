@@ -29,17 +29,15 @@ from bot.commands.requests import (
     since_for,
 )
 from bot.settings import AccountSettings, SlaSettings
-from bot.sla.timers import due_at
+from bot.sla.attainment import Attainment
 from bot.slack.blocks import cut
 from bot.slack.escape import escape_mrkdwn, slack_link
 from bot.slack.render import Blocks, archive_permalink, context_block, network_name, when
 from bot.stats import Stats, compute_stats
-from bot.store import Conversation, Store, outbox, utcnow
+from bot.store import Store, outbox, utcnow
 from bot.store import accounts as account_store
 from bot.store.waiting import OpenConversation, open_conversations, queued_jobs_by_account
 
-# How many open conversations, oldest first, `overdue` reads the clock of.
-OVERDUE_SCAN = 500
 # (the request, who asked, the channels they may see or None for all) -> the answer
 Answer = Callable[[Any, str, Collection[str] | None], CommandAnswer]
 
@@ -188,6 +186,16 @@ class SocialCommand:
             say("stats.open_now", open=stats.open_now, unclaimed=stats.unclaimed_now),
             say("stats.oldest_unanswered", age=oldest),
         ]
+        clock = stats.attainment
+        if clock is not None:
+            fields += [
+                say(
+                    "stats.within_target",
+                    first=_attained(clock.first_within, clock.first_breached),
+                    next=_attained(clock.next_within, clock.next_breached),
+                ),
+                say("stats.breaches", n=clock.breaches),
+            ]
         blocks: Blocks = [
             {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}
         ]
@@ -215,6 +223,16 @@ class SocialCommand:
         if len(stats.per_person) > LIST_LIMIT:
             people.append(say("list.more", n=len(stats.per_person) - LIST_LIMIT))
         blocks += sections([say("stats.by_person"), *(people or [say("stats.nobody")])])
+        if clock is not None and clock.per_person:
+            lines = [
+                say(
+                    "stats.person_target_line",
+                    person=self._person(p.user),
+                    attained=_attained(p.within, p.late),
+                )
+                for p in clock.per_person
+            ]
+            blocks += sections([say("stats.by_person_target"), *capped(lines)])
         blocks.append(context_block(say("stats.footnote", now=when(now))))
         return blocks
 
@@ -223,8 +241,8 @@ class SocialCommand:
     def open(
         self, *, mine_of: str | None, channels: Collection[str] | None = None
     ) -> CommandAnswer:
-        """Open conversations, oldest first; `mine_of` keeps those claimed by that person,
-        `channels` those of these Slack channels."""
+        """Open conversations, soonest due first, then oldest first; `mine_of` keeps those
+        claimed by that person, `channels` those of these Slack channels."""
         rows, total = open_conversations(
             self.store, assignee=mine_of, channels=channels, limit=LIST_LIMIT
         )
@@ -240,35 +258,23 @@ class SocialCommand:
         return CommandAnswer(text=title, blocks=[header(title), *sections(lines)])
 
     def overdue(self, *, channels: Collection[str] | None = None) -> CommandAnswer:
-        """Open conversations past their due time, most overdue first: the oldest
-        OVERDUE_SCAN open conversations are checked (the clock is read per conversation)."""
+        """Open conversations past their due time, most overdue first (the running clocks
+        recorded with their due times, bot/store/waiting.py)."""
         if not self.sla:
             none = say("list.no_clock")
             return CommandAnswer(text=none, blocks=[section(none)])
-        rows, _ = open_conversations(
-            self.store, assignee=None, channels=channels, limit=OVERDUE_SCAN
-        )
         now = self.clock()
-        late: list[tuple[datetime, OpenConversation]] = []
-        with self.store.read() as session:
-            for row in rows:
-                sla = self.sla.get(row.account)
-                due = None
-                if sla is not None:
-                    due = due_at(session, session.get_one(Conversation, row.id), sla)
-                if due is not None and due < now:
-                    late.append((due, row))
+        late, total = open_conversations(
+            self.store, assignee=None, channels=channels, limit=LIST_LIMIT, overdue_at=now
+        )
         if not late:
             empty = say("list.empty_overdue")
             return CommandAnswer(text=empty, blocks=[section(empty)])
-        late.sort(key=lambda pair: pair[0])
-        title = say("list.title_overdue", total=len(late))
-        lines = [
-            self._open_line(row, now)
-            + say("list.overdue_by", duration=duration((now - due).total_seconds()))
-            for due, row in late
-        ]
-        return CommandAnswer(text=title, blocks=[header(title), *sections(capped(lines))])
+        title = say("list.title_overdue", total=total)
+        lines = [self._open_line(row, now) for row in late]
+        if total > len(late):
+            lines.append(say("list.more", n=total - len(late)))
+        return CommandAnswer(text=title, blocks=[header(title), *sections(lines)])
 
     def _open_line(self, row: OpenConversation, now: datetime) -> str:
         name = row.author_name or row.author_handle
@@ -285,6 +291,10 @@ class SocialCommand:
         )
         if row.answered:
             who += say("list.answered")
+        if row.due is not None and row.due < now:
+            who += say("list.overdue_by", duration=duration((now - row.due).total_seconds()))
+        elif row.due is not None:
+            who += say("list.due_in", duration=duration((row.due - now).total_seconds()))
         return say(
             "list.line",
             link=link,
@@ -352,3 +362,10 @@ class SocialCommand:
 def _share(stats: Stats) -> str:
     share = stats.answered_share
     return say("stats.nothing") if share is None else f"{share:.0%}"
+
+
+def _attained(within: int, late: int) -> str:
+    share = Attainment.share(within, late)
+    if share is None:
+        return say("stats.nothing")
+    return say("stats.attained", share=f"{share:.0%}", within=within, decided=within + late)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot import targets, triage
@@ -23,7 +24,7 @@ from bot.domain import Post
 from bot.jobkinds import POST_INBOUND, UPDATE_CARD, card_key, slack_key
 from bot.settings import SlaSettings
 from bot.sla import timers
-from bot.store import Conversation, Message, outbox, queries, utcnow
+from bot.store import Conversation, Message, ResponseClock, outbox, queries, utcnow
 from bot.store.bulk import insert_returning_ids, new_row
 from bot.store.models import fit_text, fit_url
 
@@ -179,21 +180,29 @@ class _Page:
             ],
         )
         if self.sla is not None:
-            sla = self.sla
-            outbox.enqueue_many(
-                self.session,
-                [
-                    timer
-                    for cid, row in zip(conversation_ids, conversations, strict=True)
-                    for timer in timers.timers_for(
-                        cid,
-                        self.channel,
-                        sla.business_hours.due(row["opened_at"], sla.first_response),
-                        sla,
-                    )
-                ],
-            )
+            self._start_clocks(conversation_ids, [row["opened_at"] for row in conversations])
         self.new += len(posts)
+
+    def _start_clocks(self, conversation_ids: list[int], opened: list[datetime]) -> None:
+        """The first-response clocks of new conversations: their timers and their rows."""
+        assert self.sla is not None
+        sla = self.sla
+        dues = [sla.business_hours.due(at, sla.first_response) for at in opened]
+        outbox.enqueue_many(
+            self.session,
+            [
+                timer
+                for cid, due in zip(conversation_ids, dues, strict=True)
+                for timer in timers.timers_for(cid, self.channel, due, sla)
+            ],
+        )
+        self.session.execute(
+            sa.insert(ResponseClock),
+            [
+                timers.clock_values(cid, self.account, at, "first", due)
+                for cid, at, due in zip(conversation_ids, opened, dues, strict=True)
+            ],
+        )
 
     def join_or_open(self, post: Post) -> None:
         self.write_fresh()  # this post may answer one of them
@@ -250,7 +259,7 @@ class _Page:
             return conversation, True
         conversation.last_inbound_at = utcnow()
         conversation.private = conversation.private or post.visibility.is_private
-        triage.reopen(conversation, by_message=True)
+        triage.reopen(conversation, now=utcnow(), by_message=True)
         if conversation.slack_ts is not None:
             queue_card_update(session, conversation)
         session.add(conversation)

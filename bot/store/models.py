@@ -113,6 +113,9 @@ class Conversation(SQLModel, table=True):
     closed_at: datetime | None = None
     closed_by: str | None = Field(default=None, max_length=50)
     reopened: bool = False
+    # When it was last reopened (by a reaction, a button or the customer writing again):
+    # the response clock runs again from here (bot/sla/timers.py).
+    reopened_at: datetime | None = None
     # Whole seconds from opened_at, stored so stats can sort durations on an index:
     # set with first_response_at; set with closed_at and cleared (None) on reopening.
     first_response_seconds: int | None = None
@@ -153,6 +156,34 @@ class Message(SQLModel, table=True):
     state: str = Field(default="pending", max_length=20)
     last_error: str | None = Field(default=None, max_length=500)
     extra_json: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+
+
+class ResponseClock(SQLModel, table=True):
+    """One run of a conversation's response clock, kept for `/social stats` and the due
+    order of `/social open`: when it started, when the answer was due, and when and by
+    whom it stopped (an accepted public reply; a close stops it with nobody).
+
+    bot/sla/timers.py writes it where it schedules the timers and keeps `stopped_at` in
+    step with the conversation's messages, so the figures are one indexed aggregation
+    instead of business-hours arithmetic over every conversation at reading time.
+    """
+
+    __tablename__ = "response_clock"
+    __table_args__ = (
+        sa.UniqueConstraint("conversation_id", "started_at", name="uq_response_clock_start"),
+        sa.Index("ix_response_clock_started", "account", "started_at"),
+        # The running clocks (stopped_at NULL) in due order, for `/social open` and `overdue`.
+        sa.Index("ix_response_clock_running", "stopped_at", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    account: str = Field(max_length=100)
+    phase: str = Field(max_length=10)  # first | next
+    started_at: datetime
+    due_at: datetime
+    stopped_at: datetime | None = None
+    answered_by: str | None = Field(default=None, max_length=50)  # the Slack user
 
 
 class Job(SQLModel, table=True):

@@ -1,14 +1,23 @@
 """The response clock (#11): a mention left unanswered gets one reminder and one breach
 notice (the breach shown in the channel too, naming the escalation group); one answered in
-time gets neither; a SIGKILL between reminder and breach still gives one breach. The bot
-runs as a process; targets are seconds so the test can wait for them."""
+time gets neither; a SIGKILL between reminder and breach still gives one breach; two
+instances give one of each; the customer writing again after our answer starts the next
+response clock; business hours that exclude now move the due time to the next window. The
+bot runs as a process; targets are seconds so the test can wait for them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+from sqlmodel import col, select
+
+from bot.jobkinds import SLA_TIMER
+from bot.store import Job, Store
 from tests.e2e.harness import Scene, eventually, scene
+from tests.faults.test_two_instances import _second_instance
 
 SLA = """
 [sla]
@@ -65,3 +74,85 @@ def test_a_sigkill_between_reminder_and_breach_still_gives_exactly_one_of_each(
         world.settle()
         reminders, breaches = _clock_notices(world, card)
         assert (len(reminders), len(breaches)) == (1, 1)
+
+
+@pytest.mark.postgresql_only  # several instances coordinate through PostgreSQL (README)
+def test_two_instances_post_each_reminder_and_each_breach_once(tmp_path: Path, db_url: str) -> None:
+    with scene(tmp_path, database_url=db_url, extra_accounts=SLA) as world:
+        second = _second_instance(world, tmp_path)
+        try:
+            customer = world.mastodon.add_account("duo", "Duo", domain="remote.example")
+            texts = [f"duo-{n} waiting" for n in range(6)]
+            for text in texts:
+                world.mastodon.customer_posts(customer, f"@acme {text}")
+            cards = [world.card_for(text) for text in texts]
+            for card in cards:
+                eventually(lambda c=card: _clock_notices(world, c)[1], timeout=60, what="a breach")
+            world.settle()
+            assert [
+                tuple(len(notices) for notices in _clock_notices(world, card)) for card in cards
+            ] == [(1, 1)] * len(cards)
+        finally:
+            second.stop()
+
+
+NEXT = """
+[sla]
+first_response = "25s"
+next_response = "20s"
+warn_before = "15s"
+escalate_to = "U0LEAD"
+"""
+
+
+def test_the_customer_writing_again_after_our_answer_starts_the_next_response_clock(
+    tmp_path: Path,
+) -> None:
+    with scene(tmp_path, extra_accounts=NEXT) as world:
+        customer = world.mastodon.add_account("nina", "Nina", domain="remote.example")
+        first = world.mastodon.customer_posts(customer, "@acme my order is late")
+        card = world.card_for("my order is late")
+        world.reply_in_thread(card, "Sorry, we are looking into it")
+        [ours] = eventually(lambda: world.statuses_replying_to(first["id"]), what="our answer")
+
+        def card_without_a_due_time() -> bool:
+            updates = world.card_updates(str(card["ts"]))
+            return bool(updates) and "answer due" not in str(updates[-1]["blocks"])
+
+        eventually(card_without_a_due_time, what="the card without a due time")
+        world.mastodon.customer_posts(customer, "@acme still nothing", in_reply_to_id=ours["id"])
+        eventually(lambda: _clock_notices(world, card)[1], timeout=60, what="the breach")
+        world.settle()
+        reminders, breaches = _clock_notices(world, card)
+        assert len(reminders) == 1 and "<@U0LEAD>" in reminders[0]
+        assert len(breaches) == 1 and "<@U0LEAD>" in str(breaches[0]["text"])
+
+
+def test_business_hours_that_exclude_now_move_the_due_time_to_the_next_window(
+    tmp_path: Path,
+) -> None:
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    hours = f"""
+[sla]
+first_response = "20s"
+warn_before = "15s"
+business_hours = "{tomorrow:%a} 09:00-10:00"
+timezone = "UTC"
+"""
+    due = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, 0, 20, tzinfo=UTC)
+    with scene(tmp_path, extra_accounts=hours) as world:
+        customer = world.mastodon.add_account("otto", "Otto", domain="remote.example")
+        world.mastodon.customer_posts(customer, "@acme after hours")
+        card = world.card_for("after hours")
+        assert f"<!date^{int(due.timestamp())}^{{time}}|" in str(card["blocks"])
+        store = Store(world.database_url)
+        try:
+            with store.read() as session:
+                moments = sorted(
+                    job.not_before
+                    for job in session.exec(select(Job).where(col(Job.kind) == SLA_TIMER))
+                )
+        finally:
+            store.dispose()
+        assert moments == [due - timedelta(seconds=15), due]
+        assert _clock_notices(world, card) == ([], [])
