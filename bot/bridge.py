@@ -163,12 +163,12 @@ class Bridge:
                 return False
             session.add(conversation)
             if change in (triage.Change.CLOSE, triage.Change.REOPEN):
-                self._clock_moved(session, conversation)
+                self.clock_moved(session, conversation)
             self.request_card_update(session, conversation)
         self.wake()
         return True
 
-    def _clock_moved(self, session: Session, conversation: Conversation) -> None:
+    def clock_moved(self, session: Session, conversation: Conversation) -> None:
         """A reply was accepted or withdrawn, or the conversation closed or reopened: its
         response clock's timers and record follow (bot/sla/timers.py)."""
         sla = self.sla.get(conversation.account)
@@ -211,7 +211,7 @@ class Bridge:
             ):
                 return ReplyOutcome.DUPLICATE
             if refusal is None:
-                self._clock_moved(session, conversation)
+                self.clock_moved(session, conversation)
         self.wake()
         return ReplyOutcome.REFUSED if refusal else ReplyOutcome.QUEUED
 
@@ -253,7 +253,7 @@ class Bridge:
                 if refusal:
                     self.notify(session, conversation, refusal[0], **refusal[1])
                 session.add(message)
-                self._clock_moved(session, conversation)
+                self.clock_moved(session, conversation)
             else:
                 message.text = plain
             session.add(message)
@@ -284,7 +284,7 @@ class Bridge:
             if outbox.cancel_pending(session, kind=SEND_REPLY, message_id=message.id or 0):
                 message.state = "cancelled"
                 session.add(message)
-                self._clock_moved(session, session.get_one(Conversation, message.conversation_id))
+                self.clock_moved(session, session.get_one(Conversation, message.conversation_id))
                 return
             conversation = session.get_one(Conversation, message.conversation_id)
             self.notify(session, conversation, "reply.delete_too_late")

@@ -15,6 +15,7 @@ EN: Mapping[str, str] = {
     "card.from": "{name} ({handle}) on {network}",
     "card.notification": "New {network} mention from {name}: {text}",
     "status.due": ":stopwatch: answer due {due} ({left})",
+    "status.overdue": ":rotating_light: answer overdue since {due} ({left})",
     "status.open": ":large_blue_circle: Open, waiting since {since}",
     "status.reopened": (
         ":arrows_counterclockwise: Reopened by a new message, waiting since {since}"

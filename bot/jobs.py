@@ -309,13 +309,9 @@ class JobPerformers:
             stored = session.get_one(Message, message.id)
             stored.state = "refused"
             session.add(stored)
-            self.bridge.notify(
-                session,
-                session.get_one(Conversation, conversation.id),
-                key,
-                limit=limit,
-                count=count,
-            )
+            card = session.get_one(Conversation, conversation.id)
+            self.bridge.notify(session, card, key, limit=limit, count=count)
+            self.bridge.clock_moved(session, card)  # not answered after all
 
         return record
 
@@ -330,6 +326,7 @@ class JobPerformers:
             session.add(message)
             conversation = session.get_one(Conversation, message.conversation_id)
             self.bridge.notify(session, conversation, "reply.failed", reason=escape_mrkdwn(reason))
+            self.bridge.clock_moved(session, conversation)  # not answered after all
         elif job.kind == POST_INBOUND and job.message_id is not None:
             message = session.get_one(Message, job.message_id)
             message.state = "failed"

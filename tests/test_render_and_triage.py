@@ -16,6 +16,7 @@ from bot.slack.render import (
     render_plain_card,
     status_line,
 )
+from bot.slack.views import status_view
 from bot.store import Conversation
 from bot.triage import Change, apply, reopen
 from tests.factories import new_conversation
@@ -115,6 +116,22 @@ def test_a_running_clock_shows_its_due_time_until_the_conversation_closes() -> N
     closed = replace(OPEN, due=due, status="closed", closed_at=due, closed_by="U1")
     assert "answer due" not in status_line(closed)
     assert "answer due" not in status_line(OPEN)
+
+
+def test_a_card_drawn_after_the_due_time_says_overdue() -> None:
+    due = OPENED + timedelta(minutes=30)
+    conversation = Conversation(
+        account="acme",
+        network="mastodon",
+        remote_root="1",
+        slack_channel="C1",
+        opened_at=OPENED,
+        last_inbound_at=OPENED,
+    )
+    before = status_view(conversation, due, now=due - timedelta(seconds=1))
+    after = status_view(conversation, due, now=due)
+    assert "answer due" in status_line(before) and "overdue" not in status_line(before)
+    assert ":rotating_light: answer overdue since <!date^" in status_line(after)
 
 
 def test_claim_close_and_reopen_change_the_status_once_each() -> None:

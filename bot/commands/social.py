@@ -160,42 +160,10 @@ class SocialCommand:
         )
 
     def _stats_blocks(self, stats: Stats, now: datetime) -> Blocks:
-        nothing = say("stats.nothing")
-
-        def seconds(value: int | None) -> str:
-            return nothing if value is None else duration(value)
-
-        oldest = (
-            nothing
-            if stats.oldest_unanswered is None
-            else duration((now - stats.oldest_unanswered).total_seconds())
-        )
-        fields = [
-            say("stats.opened", n=stats.opened),
-            say("stats.inbound", n=stats.inbound),
-            say("stats.replies", n=stats.replies),
-            say(
-                "stats.answered", share=_share(stats), answered=stats.answered, opened=stats.opened
-            ),
-            say(
-                "stats.first_response",
-                median=seconds(stats.first_response_median),
-                p90=seconds(stats.first_response_p90),
-            ),
-            say("stats.close", median=seconds(stats.close_median), closed=stats.closed),
-            say("stats.open_now", open=stats.open_now, unclaimed=stats.unclaimed_now),
-            say("stats.oldest_unanswered", age=oldest),
-        ]
+        fields = _figure_fields(stats, now)
         clock = stats.attainment
         if clock is not None:
-            fields += [
-                say(
-                    "stats.within_target",
-                    first=_attained(clock.first_within, clock.first_breached),
-                    next=_attained(clock.next_within, clock.next_breached),
-                ),
-                say("stats.breaches", n=clock.breaches),
-            ]
+            fields += _clock_fields(clock)
         blocks: Blocks = [
             {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}
         ]
@@ -225,12 +193,9 @@ class SocialCommand:
         blocks += sections([say("stats.by_person"), *(people or [say("stats.nobody")])])
         if clock is not None and clock.per_person:
             lines = [
-                say(
-                    "stats.person_target_line",
-                    person=self._person(p.user),
-                    attained=_attained(p.within, p.late),
-                )
+                say("stats.person_target_line", person=self._person(p.user), attained=attained)
                 for p in clock.per_person
+                for attained in [_attained(p.within, p.late)]
             ]
             blocks += sections([say("stats.by_person_target"), *capped(lines)])
         blocks.append(context_block(say("stats.footnote", now=when(now))))
@@ -362,6 +327,45 @@ class SocialCommand:
 def _share(stats: Stats) -> str:
     share = stats.answered_share
     return say("stats.nothing") if share is None else f"{share:.0%}"
+
+
+def _figure_fields(stats: Stats, now: datetime) -> list[str]:
+    nothing = say("stats.nothing")
+
+    def seconds(value: int | None) -> str:
+        return nothing if value is None else duration(value)
+
+    oldest = (
+        nothing
+        if stats.oldest_unanswered is None
+        else duration((now - stats.oldest_unanswered).total_seconds())
+    )
+
+    return [
+        say("stats.opened", n=stats.opened),
+        say("stats.inbound", n=stats.inbound),
+        say("stats.replies", n=stats.replies),
+        say("stats.answered", share=_share(stats), answered=stats.answered, opened=stats.opened),
+        say(
+            "stats.first_response",
+            median=seconds(stats.first_response_median),
+            p90=seconds(stats.first_response_p90),
+        ),
+        say("stats.close", median=seconds(stats.close_median), closed=stats.closed),
+        say("stats.open_now", open=stats.open_now, unclaimed=stats.unclaimed_now),
+        say("stats.oldest_unanswered", age=oldest),
+    ]
+
+
+def _clock_fields(clock: Attainment) -> list[str]:
+    return [
+        say(
+            "stats.within_target",
+            first=_attained(clock.first_within, clock.first_breached),
+            next=_attained(clock.next_within, clock.next_breached),
+        ),
+        say("stats.breaches", n=clock.breaches),
+    ]
 
 
 def _attained(within: int, late: int) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.catalog import say
+from bot.core.ingest import queue_card_update
 from bot.domain import DeliveryError
 from bot.ports import SlackPort
 from bot.settings import SlaSettings
@@ -73,3 +74,6 @@ class ResponseClock:
             metadata_key=key,
             broadcast=breach,
         )
+        if breach:  # the card says "overdue" from now on, not just "due … ago"
+            with self.store.session() as session:
+                queue_card_update(session, conversation)

@@ -57,6 +57,7 @@ class StatusView:
     closed_by: str | None
     reopened: bool
     due: datetime | None = None  # the response clock's due time, while it runs (bot/sla/)
+    overdue: bool = False  # the due time had passed when the card was drawn
 
 
 def status_line(status: StatusView) -> str:
@@ -66,7 +67,7 @@ def status_line(status: StatusView) -> str:
         # at reading time, so the card stays true without an update at the due time.
         due, fallback = status.due, f"{status.due:%H:%M} UTC"
         line += "  ·  " + say(
-            "status.due",
+            "status.overdue" if status.overdue else "status.due",
             due=date_token(due, "{time}", fallback),
             left=date_token(due, "{ago}", fallback),
         )

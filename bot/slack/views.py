@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.erasure import is_erased
 from bot.slack.render import PostView, StatusView
-from bot.store import Conversation, Message
+from bot.store import Conversation, Message, utcnow
 
 
 def post_view(conversation: Conversation, message: Message) -> PostView:
@@ -23,9 +23,12 @@ def post_view(conversation: Conversation, message: Message) -> PostView:
     )
 
 
-def status_view(conversation: Conversation, due: datetime | None = None) -> StatusView:
+def status_view(
+    conversation: Conversation, due: datetime | None = None, *, now: datetime | None = None
+) -> StatusView:
     return StatusView(
         due=due,
+        overdue=due is not None and due <= (now or utcnow()),
         status=conversation.status,
         opened_at=conversation.opened_at,
         last_inbound_at=conversation.last_inbound_at,

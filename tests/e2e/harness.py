@@ -244,6 +244,7 @@ def scene(
     wait_for_first_poll: bool = True,
     before_start: Callable[[FakeSlack, FakeMastodon], None] | None = None,
     socket_mode: bool = False,
+    poll_seconds: float = 0.2,
 ) -> Iterator[Scene]:
     """`extra_accounts`: more [[accounts]] tables (TOML) for other networks' tests, with
     their secrets in `extra_env`; `before_start` sets the fakes up before the bot's
@@ -267,6 +268,7 @@ def scene(
                 channel=channel,
                 mode="socket" if socket_mode else "http",
                 send_delay=send_delay,
+                poll_seconds=poll_seconds,
                 extra_slack=extra_slack,
                 delivery=delivery,
             )

@@ -56,8 +56,10 @@ def test_an_unanswered_mention_gets_one_reminder_and_one_broadcast_breach_an_ans
         in_channel = [m for m in world.slack.messages(world.channel) if "overdue" in m["text"]]
         assert len(in_channel) == 1
         assert _clock_notices(world, answered) == ([], [])
-        # The answered card's last update no longer shows a due time (its clock stopped).
+        # The answered card's last update no longer shows a due time (its clock stopped);
+        # the waiting one's, drawn after the breach, says it is overdue.
         assert "answer due" not in str(world.card_updates(str(answered["ts"]))[-1]["blocks"])
+        assert "answer overdue since" in str(world.card_updates(str(waiting["ts"]))[-1]["blocks"])
 
 
 def test_a_sigkill_between_reminder_and_breach_still_gives_exactly_one_of_each(
@@ -86,8 +88,11 @@ def test_two_instances_post_each_reminder_and_each_breach_once(tmp_path: Path, d
             for text in texts:
                 world.mastodon.customer_posts(customer, f"@acme {text}")
             cards = [world.card_for(text) for text in texts]
-            for card in cards:
-                eventually(lambda c=card: _clock_notices(world, c)[1], timeout=60, what="a breach")
+            eventually(
+                lambda: all(_clock_notices(world, card)[1] for card in cards),
+                timeout=60,
+                what="every breach",
+            )
             world.settle()
             assert [
                 tuple(len(notices) for notices in _clock_notices(world, card)) for card in cards
