@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.sla.clock import BusinessHours, parse_duration
+from bot.sla.clock import BusinessHours, parse_duration, parse_timezone
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = BusinessHours.parse("Mon-Fri 09:00-17:00", timezone="Europe/Berlin")
@@ -184,3 +185,16 @@ def test_due_then_elapsed_gives_back_the_target(
     due = hours.due(start, target)
     assert due >= start
     assert hours.elapsed(start, due) == target
+
+
+def test_time_zones_load_without_a_system_time_zone_database() -> None:
+    """As in a python:slim container without /usr/share/zoneinfo: the tzdata package."""
+    zoneinfo.reset_tzpath(to=[])
+    zoneinfo.ZoneInfo.clear_cache()
+    try:
+        berlin = parse_timezone("Europe/Berlin")
+        assert datetime(2026, 7, 1, 12, tzinfo=berlin).utcoffset() == timedelta(hours=2)
+        assert datetime(2026, 12, 1, 12, tzinfo=berlin).utcoffset() == timedelta(hours=1)
+    finally:
+        zoneinfo.reset_tzpath()
+        zoneinfo.ZoneInfo.clear_cache()
